@@ -1,0 +1,219 @@
+// Every option of one instance in one table: its key in the config file (CamelCase, as in
+// resolved.conf(5)), its command-line flag, type, default, bounds, unit and documentation.
+// This is the only place a default or a bound is written down: load.ts, the help texts and
+// the README's reference table (renderConfigReference) all read it from here.
+
+import type { LogLevel } from './types.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LogLevel[];
+
+/** A command-line flag that sets an option (a later flag for a list replaces the file's list). */
+export interface FlagSpec {
+  readonly name: `--${string}`;
+  /** Placeholder for the flag's value in help texts; absent for a switch such as --no-cache. */
+  readonly arg?: string;
+  readonly repeatable?: boolean;
+}
+
+interface OptionBase {
+  readonly flag?: FlagSpec;
+  /** One paragraph for operators: what it does and when to change it. */
+  readonly doc: string;
+}
+export interface IntOption extends OptionBase {
+  readonly kind: 'int';
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  readonly unit: string;
+}
+export interface BoolOption extends OptionBase {
+  readonly kind: 'bool';
+  readonly default: boolean;
+}
+export interface EnumOption extends OptionBase {
+  readonly kind: 'enum';
+  readonly default: string;
+  readonly values: readonly string[];
+}
+/** A space-separated list of addresses; each assignment appends, an empty one resets. */
+export interface ListOption extends OptionBase {
+  readonly kind: 'list';
+  readonly default: readonly string[];
+}
+/** A name or a path, unset by default; `defaultText` says what "unset" means. */
+export interface TextOption extends OptionBase {
+  readonly kind: 'text';
+  readonly default: null;
+  readonly defaultText: string;
+}
+export type OptionSpec = IntOption | BoolOption | EnumOption | ListOption | TextOption;
+
+export const OPTIONS = {
+  VRF: {
+    kind: 'text', default: null, defaultText: 'none (default VRF)', flag: { name: '--vrf', arg: 'NAME' },
+    doc: 'The VRF device every socket is bound to (SO_BINDTODEVICE), e.g. mgmt. Empty or "default" runs in the default VRF. ' +
+      'The systemd unit vrf-resolver@NAME passes NAME.',
+  },
+  Listen: {
+    kind: 'list', default: ['127.0.0.1', '::1'], flag: { name: '--listen', arg: 'ADDR[:PORT]', repeatable: true },
+    doc: 'Addresses answered on (UDP and TCP) inside the VRF, space-separated: ADDR, ADDR:PORT, [V6ADDR]:PORT. ' +
+      'The first Listen= replaces the default; later ones append; an empty Listen= clears the list. ' +
+      'The addresses must exist on the VRF device (ip addr add 127.0.0.1/8 dev mgmt).',
+  },
+  Port: {
+    kind: 'int', default: 53, min: 1, max: 65535, unit: 'port', flag: { name: '--port', arg: 'N' },
+    doc: 'Port for the Listen= entries that do not name one.',
+  },
+  DNS: {
+    kind: 'list', default: [], flag: { name: '--upstream', arg: 'ADDR[:PORT]', repeatable: true },
+    doc: 'Upstream servers, space-separated addresses (no host names), tried in order; port 53 unless given. ' +
+      'Each DNS= appends; an empty DNS= clears the list so far (as in resolved.conf). The servers of ResolvConf= follow these.',
+  },
+  ResolvConf: {
+    kind: 'text', default: null, defaultText: 'none', flag: { name: '--resolv-conf', arg: 'FILE' },
+    doc: 'A resolv.conf-style file whose nameserver lines are appended to the DNS= servers, e.g. one written by a DHCP client for the VRF. ' +
+      'Never point it at a file that names this resolver (127.0.0.1): that is a forwarding loop.',
+  },
+  UpstreamDevice: {
+    kind: 'text', default: null, defaultText: 'the VRF', flag: { name: '--upstream-device', arg: 'NAME' },
+    doc: 'The device upstream sockets are bound to, when the servers are reachable through another VRF than the clients. ' +
+      '"default" means no device (the default VRF).',
+  },
+  Cache: {
+    kind: 'bool', default: true, flag: { name: '--no-cache' },
+    doc: 'Cache answers (yes/no). With no, every query goes upstream; identical questions in flight are still asked once.',
+  },
+  CacheMaxEntries: {
+    kind: 'int', default: 10_000, min: 1, max: 10_000_000, unit: 'entries',
+    doc: 'Most answers kept; the least recently used goes first.',
+  },
+  CacheMinTTLSec: {
+    kind: 'int', default: 0, min: 0, max: 86_400, unit: 's',
+    doc: 'Shortest time an answer is cached, whatever its TTL. Raising it serves records past their owner\'s TTL; 0 keeps RFC 1035 semantics.',
+  },
+  CacheMaxTTLSec: {
+    kind: 'int', default: 86_400, min: 1, max: 604_800, unit: 's',
+    doc: 'Longest time an answer is cached (a cache may shorten TTLs, RFC 2181 section 8).',
+  },
+  CacheNegativeMaxTTLSec: {
+    kind: 'int', default: 3600, min: 0, max: 86_400, unit: 's',
+    doc: 'Longest time NXDOMAIN and NODATA answers are cached; RFC 2308 section 5 suggests 1 to 3 hours. 0 disables negative caching.',
+  },
+  CacheFailureTTLSec: {
+    kind: 'int', default: 5, min: 0, max: 300, unit: 's',
+    doc: 'How long a failed resolution (SERVFAIL to the client) is remembered, sparing dead servers; RFC 9520 asks for 1 s to 5 min. 0 disables it.',
+  },
+  UpstreamTimeoutMs: {
+    kind: 'int', default: 1500, min: 50, max: 60_000, unit: 'ms',
+    doc: 'Time to wait for one upstream server before asking the next.',
+  },
+  QueryTimeoutMs: {
+    kind: 'int', default: 5000, min: 100, max: 120_000, unit: 'ms',
+    doc: 'Time after which the client gets SERVFAIL, whatever is still being tried. Must be at least UpstreamTimeoutMs; ' +
+      'stub resolvers give up after 5 s (resolv.conf(5) timeout).',
+  },
+  EDNSBufferSize: {
+    kind: 'int', default: 1232, min: 512, max: 4096, unit: 'bytes',
+    doc: 'EDNS UDP payload size advertised to upstream servers (RFC 6891); 1232 avoids IP fragmentation (DNS Flag Day 2020). Larger answers come over TCP.',
+  },
+  MaxUDPSize: {
+    kind: 'int', default: 1232, min: 512, max: 4096, unit: 'bytes',
+    doc: 'Largest UDP reply sent to a client, whatever its EDNS size says (RFC 6891 section 6.2.5; DNS Flag Day 2020); larger ones are truncated (TC=1).',
+  },
+  MaxInflight: {
+    kind: 'int', default: 1024, min: 1, max: 100_000, unit: 'queries',
+    doc: 'Distinct questions waiting on upstream servers at once; beyond it clients get SERVFAIL at once.',
+  },
+  TCPIdleTimeoutMs: {
+    kind: 'int', default: 10_000, min: 100, max: 600_000, unit: 'ms',
+    doc: 'A client TCP connection with nothing in progress is closed after this long (RFC 7766 section 6.2.3).',
+  },
+  TCPMaxConnections: {
+    kind: 'int', default: 256, min: 1, max: 65_535, unit: 'connections',
+    doc: 'Client TCP connections open at once; further ones are refused until one closes.',
+  },
+  TCPMaxPipelined: {
+    kind: 'int', default: 64, min: 1, max: 1024, unit: 'queries',
+    doc: 'Queries one client TCP connection may have in progress at once (RFC 7766 section 6.2.1.1).',
+  },
+  LogLevel: {
+    kind: 'enum', default: 'info', values: LOG_LEVELS, flag: { name: '--log-level', arg: 'LEVEL' },
+    doc: `Least severe messages logged: ${LOG_LEVELS.join(', ')}. debug logs one line per query.`,
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof OPTIONS;
+
+export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];
+
+export function isOptionKey(key: string): key is OptionKey {
+  return Object.hasOwn(OPTIONS, key);
+}
+
+export function optionSpec(key: OptionKey): OptionSpec {
+  return OPTIONS[key];
+}
+
+/** The default as operators read it: "127.0.0.1 ::1", "yes", "1500 ms", "the VRF". */
+export function formatDefault(spec: OptionSpec): string {
+  switch (spec.kind) {
+    case 'int': return spec.unit === 'port' ? String(spec.default) : `${spec.default} ${spec.unit}`;
+    case 'bool': return spec.default ? 'yes' : 'no';
+    case 'enum': return spec.default;
+    case 'list': return spec.default.length > 0 ? spec.default.join(' ') : 'none';
+    case 'text': return spec.defaultText;
+  }
+}
+
+/** Bounds as operators read them: "50..60000 ms"; '' for options without bounds. */
+export function formatBounds(spec: OptionSpec): string {
+  if (spec.kind === 'int') return `${spec.min}..${spec.max}${spec.unit === 'port' ? '' : ` ${spec.unit}`}`;
+  if (spec.kind === 'enum') return spec.values.join(' | ');
+  if (spec.kind === 'bool') return 'yes | no';
+  return '';
+}
+
+/** The reference table for README.md ("Configuration"): key | flag | default | meaning. */
+export function renderConfigReference(): string {
+  const cell = (s: string): string => s.replace(/\|/g, '\\|');
+  const rows = OPTION_KEYS.map((key) => {
+    const spec = optionSpec(key);
+    const flag = spec.flag ? `\`${spec.flag.name}${spec.flag.arg ? ` ${spec.flag.arg}` : ''}\`` : '';
+    const bounds = spec.kind === 'int' ? ` Range ${formatBounds(spec)}.` : '';
+    return `| \`${key}=\` | ${cell(flag)} | ${cell(formatDefault(spec))} | ${cell(spec.doc + bounds)} |`;
+  });
+  return ['| Key | Flag | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n') + '\n';
+}
+
+// How a raw string from the file or a flag becomes a value. Every failure says what is
+// accepted, with the bounds, so the operator can fix it without looking anything up.
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+
+// The spellings systemd's parse_boolean() accepts (resolved.conf(5) uses yes/no), any case.
+const TRUE_WORDS = new Set(['yes', 'y', 'true', 't', 'on', '1']);
+const FALSE_WORDS = new Set(['no', 'n', 'false', 'f', 'off', '0']);
+
+export function parseBool(raw: string): Parsed<boolean> {
+  const word = raw.toLowerCase();
+  if (TRUE_WORDS.has(word)) return { ok: true, value: true };
+  if (FALSE_WORDS.has(word)) return { ok: true, value: false };
+  return { ok: false, message: `expected a boolean (yes/no, true/false, on/off, 1/0), got "${raw}"` };
+}
+
+export function parseInteger(spec: IntOption, raw: string): Parsed<number> {
+  const range = `from ${spec.min} to ${spec.max}${spec.unit === 'port' ? '' : ` (${spec.unit})`}`;
+  // Plain decimal digits only: no units ("5s"), signs, fractions or hex, so a typo never
+  // silently becomes another number.
+  if (!/^[0-9]+$/.test(raw)) return { ok: false, message: `expected an integer ${range}, got "${raw}"` };
+  const value = Number(raw);
+  if (value < spec.min || value > spec.max) return { ok: false, message: `${raw} is out of bounds: must be ${range}` };
+  return { ok: true, value };
+}
+
+export function parseEnum(spec: EnumOption, raw: string): Parsed<string> {
+  const word = raw.toLowerCase();
+  if (spec.values.includes(word)) return { ok: true, value: word };
+  return { ok: false, message: `expected one of ${spec.values.join(', ')}, got "${raw}"` };
+}

@@ -1,0 +1,68 @@
+// The validated, frozen configuration of one instance (one VRF). Produced only by
+// config/load.ts (file + resolv.conf + command-line flags → validate → freeze); everything
+// else receives it read-only. Units are in the names. The defaults and bounds live in
+// config/schema.ts beside each option's documentation.
+
+import type { Family } from '../net/socket-factory.js';
+
+export interface Endpoint {
+  readonly family: Family;
+  readonly address: string;
+  readonly port: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface CacheConfig {
+  readonly enabled: boolean;
+  /** Bound on the number of cached answers (lru-cache capacity). */
+  readonly maxEntries: number;
+  /** TTL clamps applied to every cached answer (RFC 2181 section 8 allows a cache to shorten). */
+  readonly minTtlSec: number;
+  readonly maxTtlSec: number;
+  /** Upper bound for negative answers (RFC 2308 section 5 suggests 1 to 3 hours). */
+  readonly negativeMaxTtlSec: number;
+  /** How long a failure (SERVFAIL to the client) is remembered (RFC 9520: at least 1 s, at most 5 min). */
+  readonly failureTtlSec: number;
+}
+
+export interface UpstreamConfig {
+  /**
+   * The device upstream sockets are bound to. Defaults to `vrf`; set apart only for an instance
+   * whose clients live in one VRF and whose servers are reachable through another (e.g. a
+   * default-VRF instance whose DNS servers sit in mgmt). null: no device (default VRF).
+   */
+  readonly device: string | null;
+  /** Upstream servers in order of preference. */
+  readonly servers: readonly Endpoint[];
+  /** Time to wait for one server before moving to the next. */
+  readonly attemptTimeoutMs: number;
+  /** Time after which the client gets SERVFAIL, whatever is still being tried. */
+  readonly queryTimeoutMs: number;
+  /** EDNS UDP payload size advertised upstream (RFC 6891; 1232 per DNS Flag Day 2020). */
+  readonly ednsUdpSize: number;
+  /** Distinct questions waiting on upstream servers at once; beyond it clients get SERVFAIL. */
+  readonly maxInflight: number;
+}
+
+export interface ServerConfig {
+  readonly listen: readonly Endpoint[];
+  /** Largest UDP reply sent to a client, whatever its EDNS size says (RFC 6891 section 6.2.5). */
+  readonly maxUdpSize: number;
+  /** TCP connections (RFC 7766 section 6.2.3: idle connections are closed). */
+  readonly tcpIdleTimeoutMs: number;
+  readonly tcpMaxConnections: number;
+  /** Queries one TCP connection may have in progress at once (RFC 7766 section 6.2.1.1). */
+  readonly tcpMaxPipelined: number;
+}
+
+export interface Config {
+  /** The VRF (or any) device every socket is bound to; null runs in the default VRF. */
+  readonly vrf: string | null;
+  readonly server: ServerConfig;
+  readonly upstream: UpstreamConfig;
+  readonly cache: CacheConfig;
+  readonly logLevel: LogLevel;
+  /** Where the upstream list came from, for logs and `check-config` ("DNS=", a resolv.conf path...). */
+  readonly sources: readonly string[];
+}

@@ -1,0 +1,96 @@
+// Turns a checked upstream reply into the answer we cache and serve: only the records that
+// answer the question survive (the CNAME/DNAME chain from the query name, and for a negative
+// answer the SOA that covers it plus DNSSEC denial records), re-assembled with our own
+// compression and with the offset of every TTL kept, so a cache hit is a copy plus patches.
+
+import { F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, HEADER_LEN, RCODE, TYPE } from './constants.js';
+import { isSubdomain, labelCount, lowerKey, parentKey, readName } from './name.js';
+import { Section, type Reply, type ResourceRecord } from './message.js';
+import { WireWriter } from './writer.js';
+
+export interface TtlPolicy {
+  readonly minTtlSec: number;
+  readonly maxTtlSec: number;
+  readonly negativeMaxTtlSec: number;
+}
+
+export type AnswerKind = 'positive' | 'negative';
+
+export interface Answer {
+  /** Header (ID 0, no OPT), question, kept records. */
+  readonly wire: Buffer;
+  /** Where each record's TTL sits in `wire`; all are rewritten with the remaining lifetime. */
+  readonly ttlOffsets: readonly number[];
+  /** Lifetime after the clamps. Every record is served with this minus the entry's age. */
+  readonly ttlSec: number;
+  readonly rcode: number;
+  readonly kind: AnswerKind;
+  /** False for answers we serve once but must not keep (zero TTL, negative without SOA). */
+  readonly cacheable: boolean;
+}
+
+/** How many CNAMEs we follow inside one reply before giving up on the chain. */
+const MAX_CHAIN = 16;
+
+const DENIAL_TYPES = new Set<number>([TYPE.NSEC, TYPE.NSEC3, TYPE.RRSIG]);
+
+export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy): Answer {
+  const { msg, qtype } = reply;
+  const answers = reply.records.filter((r) => r.section === Section.Answer);
+
+  // The chain of names this reply answers for: the query name and CNAME targets (RFC 1034 4.3.2).
+  const chain = [reply.qnameKey];
+  if (qtype !== TYPE.CNAME && qtype !== TYPE.ANY) {
+    for (let i = 0; i < MAX_CHAIN; i++) {
+      const cname = answers.find((r) => r.type === TYPE.CNAME && r.ownerKey === chain[chain.length - 1]);
+      if (!cname) break;
+      const target = lowerKey(readName(msg, cname.rdataOff).wire);
+      if (chain.includes(target)) break; // a loop in the reply
+      chain.push(target);
+    }
+  }
+  const finalName = chain[chain.length - 1]!;
+  const inChain = (r: ResourceRecord) =>
+    chain.includes(r.ownerKey) || (r.type === TYPE.DNAME && chain.some((n) => n !== r.ownerKey && isSubdomain(n, r.ownerKey)));
+  const kept = answers.filter(inChain);
+
+  const answered = kept.some(
+    (r) => r.ownerKey === finalName && (r.type === qtype || qtype === TYPE.ANY || (qtype === TYPE.CNAME && r.type === TYPE.CNAME)),
+  );
+  const kind: AnswerKind = reply.rcode === RCODE.NOERROR && answered ? 'positive' : 'negative';
+
+  // Authority: for a negative answer the SOA of a zone that contains the final name (RFC 2308
+  // section 3); with DO, the NSEC/NSEC3/RRSIG records that prove denial or a wildcard.
+  const authority = reply.records.filter((r) => r.section === Section.Authority);
+  const soa = kind === 'negative' ? authority.find((r) => r.type === TYPE.SOA && isSubdomain(finalName, r.ownerKey)) : undefined;
+  const zone = soa ? soa.ownerKey : labelCount(finalName) >= 2 ? parentKey(finalName) : null;
+  const proofs =
+    dnssecOk && zone !== null ? authority.filter((r) => DENIAL_TYPES.has(r.type) && isSubdomain(r.ownerKey, zone)) : [];
+  const authorityKept = soa ? [soa, ...proofs] : proofs;
+
+  // Lifetime: the smallest TTL of what we keep; for negative answers the SOA rule of RFC 2308
+  // section 5, min(SOA TTL, SOA MINIMUM). Then the operator's clamps.
+  let ttl = Infinity;
+  for (const r of kept) ttl = Math.min(ttl, r.ttl);
+  for (const r of proofs) ttl = Math.min(ttl, r.ttl);
+  if (soa) ttl = Math.min(ttl, soa.ttl, msg.readUInt32BE(soa.rdataOff + soa.rdlen - 4));
+  if (ttl === Infinity) ttl = 0;
+  const maxTtl = kind === 'negative' ? Math.min(policy.maxTtlSec, policy.negativeMaxTtlSec) : policy.maxTtlSec;
+  const ttlSec = Math.min(Math.max(ttl, policy.minTtlSec), maxTtl);
+  const cacheable = ttlSec > 0 && (kind === 'positive' || soa !== undefined);
+
+  const w = new WireWriter(msg.length + 64);
+  w.u16(0); // ID, set per client when served
+  // A forwarder's answer is never authoritative (AA clear); TC is never cached (RFC 2181 9).
+  w.bytes(Buffer.from([F2_QR | (reply.flags2 & F2_RD), F3_RA | (reply.flags3 & (F3_AD | F3_CD)) | (reply.rcode & 0x0f)]));
+  w.u16(1);
+  w.u16(kept.length);
+  w.u16(authorityKept.length);
+  w.u16(0);
+  w.name(readName(msg, HEADER_LEN).wire, true);
+  w.bytes(msg, reply.questionEnd - 4, reply.questionEnd);
+  const ttlOffsets: number[] = [];
+  for (const r of kept) ttlOffsets.push(w.record(msg, r, ttlSec));
+  for (const r of authorityKept) ttlOffsets.push(w.record(msg, r, ttlSec));
+  return { wire: w.finish(), ttlOffsets, ttlSec, rcode: reply.rcode, kind, cacheable };
+}

@@ -1,0 +1,133 @@
+// A full, checked walk of an upstream reply: header, the one question, every RR with its
+// framing checked against RDLENGTH, OPT only once and only in the additional section, no
+// trailing bytes. Records keep their offsets into the original buffer; nothing is decoded
+// beyond what classification and the cache need.
+
+import { HEADER_LEN, TYPE } from './constants.js';
+import { WireError, lowerKey, readName } from './name.js';
+
+export const Section = { Answer: 0, Authority: 1, Additional: 2 } as const;
+export type Section = (typeof Section)[keyof typeof Section];
+
+export interface ResourceRecord {
+  readonly section: Section;
+  /** Owner name, uncompressed wire form, original case. */
+  readonly owner: Buffer;
+  /** Owner name, lowercase wire key. */
+  readonly ownerKey: string;
+  readonly type: number;
+  readonly klass: number;
+  readonly ttl: number;
+  readonly rdataOff: number;
+  readonly rdlen: number;
+}
+
+export interface ReplyOpt {
+  readonly udpSize: number;
+  readonly extRcode: number;
+  readonly version: number;
+  readonly do: boolean;
+}
+
+export interface Reply {
+  readonly msg: Buffer;
+  readonly id: number;
+  readonly flags2: number;
+  readonly flags3: number;
+  /** Full RCODE: header bits plus the OPT record's extended bits (RFC 6891 section 6.1.3). */
+  readonly rcode: number;
+  /** The question as sent back: lowercase name key, type, class; question bytes end here. */
+  readonly qnameKey: string;
+  readonly qtype: number;
+  readonly qclass: number;
+  readonly questionEnd: number;
+  readonly records: readonly ResourceRecord[];
+  readonly opt: ReplyOpt | null;
+}
+
+/** Upper bound of records we walk in one reply (64 KiB / 11-byte minimum RR ≈ 5957). */
+const MAX_RECORDS = 6000;
+
+/** Parses a reply that should answer a single question. Throws WireError when malformed. */
+export function parseReply(msg: Buffer): Reply {
+  if (msg.length < HEADER_LEN) throw new WireError('short-header');
+  if (msg.readUInt16BE(4) !== 1) throw new WireError('qdcount');
+  const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)] as const;
+  if (counts[0] + counts[1] + counts[2] > MAX_RECORDS) throw new WireError('truncated');
+
+  const q = readName(msg, HEADER_LEN);
+  if (q.next + 4 > msg.length) throw new WireError('truncated');
+  const qtype = msg.readUInt16BE(q.next);
+  const qclass = msg.readUInt16BE(q.next + 2);
+  let pos = q.next + 4;
+  const questionEnd = pos;
+
+  const records: ResourceRecord[] = [];
+  let opt: ReplyOpt | null = null;
+  for (const section of [Section.Answer, Section.Authority, Section.Additional]) {
+    for (let i = 0; i < counts[section]; i++) {
+      const owner = readName(msg, pos);
+      pos = owner.next;
+      if (pos + 10 > msg.length) throw new WireError('truncated');
+      const type = msg.readUInt16BE(pos);
+      const klass = msg.readUInt16BE(pos + 2);
+      const ttl = msg.readUInt32BE(pos + 4);
+      const rdlen = msg.readUInt16BE(pos + 8);
+      pos += 10;
+      if (pos + rdlen > msg.length) throw new WireError('rdlength');
+      if (type === TYPE.OPT) {
+        if (section !== Section.Additional) throw new WireError('opt-section');
+        if (owner.wire.length !== 1) throw new WireError('opt-owner');
+        if (opt) throw new WireError('opt-duplicate');
+        opt = { udpSize: klass, extRcode: ttl >>> 24, version: (ttl >>> 16) & 0xff, do: (ttl & 0x8000) !== 0 };
+      } else {
+        records.push({
+          section,
+          owner: owner.wire,
+          ownerKey: lowerKey(owner.wire),
+          type,
+          klass,
+          ttl: ttl > 0x7fffffff ? 0 : ttl, // RFC 2181 section 8: a TTL with the top bit set means zero
+          rdataOff: pos,
+          rdlen,
+        });
+      }
+      pos += rdlen;
+    }
+  }
+  if (pos !== msg.length) throw new WireError('trailing-bytes');
+  const flags3 = msg[3]!;
+  return {
+    msg,
+    id: msg.readUInt16BE(0),
+    flags2: msg[2]!,
+    flags3,
+    rcode: ((opt?.extRcode ?? 0) << 4) | (flags3 & 0x0f),
+    qnameKey: lowerKey(q.wire),
+    qtype,
+    qclass,
+    questionEnd,
+    records,
+    opt,
+  };
+}
+
+/**
+ * RFC 5452 section 3: a reply is ours only with our ID, QR set, one question, and the question
+ * we asked (name compared without regard to ASCII case, type and class exactly). `question` is
+ * the question section we sent (name, type, class), as bytes.
+ */
+export function replyMatches(reply: Buffer, id: number, question: Buffer): boolean {
+  if (reply.length < HEADER_LEN + question.length) return false;
+  if (reply.readUInt16BE(0) !== id || (reply[2]! & 0x80) === 0) return false;
+  if (reply.readUInt16BE(4) !== 1) return false;
+  const nameLen = question.length - 4;
+  for (let i = 0; i < nameLen; i++) {
+    let a = reply[HEADER_LEN + i]!;
+    let b = question[i]!;
+    if (a >= 0x41 && a <= 0x5a) a |= 0x20;
+    if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+    if (a !== b) return false;
+  }
+  return reply.compare(question, nameLen, question.length, HEADER_LEN + nameLen, HEADER_LEN + question.length) === 0;
+}

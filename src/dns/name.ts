@@ -1,0 +1,140 @@
+// Domain names in wire form (RFC 1035 section 3.1 and 4.1.4). We never turn names into text
+// on the hot path: dns-packet decodes labels as UTF-8, so distinct wire names can collapse into
+// one string. Names are compared and keyed by their uncompressed wire form, lowercased in ASCII
+// only (RFC 4343: case-insensitive for A-Z only), held in a 'latin1' string (one char a byte).
+
+import { MAX_LABEL_LEN, MAX_NAME_LEN } from './constants.js';
+
+/** Why a message was rejected; stable strings, counted in stats and shown in debug logs. */
+export type WireFault =
+  | 'short-header'
+  | 'oversize'
+  | 'truncated'
+  | 'bad-label-type'
+  | 'label-too-long'
+  | 'name-too-long'
+  | 'bad-pointer'
+  | 'pointer-in-question'
+  | 'qdcount'
+  | 'records-in-query'
+  | 'rdlength'
+  | 'rdata-name'
+  | 'opt-owner'
+  | 'opt-section'
+  | 'opt-duplicate'
+  | 'trailing-bytes'
+  | 'edns-options'
+  | 'qr-set'
+  | 'meta-qtype';
+
+export class WireError extends Error {
+  constructor(readonly fault: WireFault) {
+    super(`malformed DNS message: ${fault}`);
+  }
+}
+
+export interface NameRead {
+  /** Offset just after the name where it was read (after a pointer, if it ended in one). */
+  readonly next: number;
+  /** Uncompressed wire form, original case. */
+  readonly wire: Buffer;
+}
+
+const scratch = Buffer.alloc(MAX_NAME_LEN);
+
+/**
+ * Reads a possibly compressed name at `off` in `msg`. Pointers must point strictly backwards
+ * from the label that holds them, which rules out loops and forward references and bounds the
+ * work by the message length (RFC 1035 section 4.1.4: a pointer refers to a *prior* occurrence).
+ * Throws WireError.
+ */
+export function readName(msg: Buffer, off: number): NameRead {
+  let len = 0;
+  let pos = off;
+  let next = -1;
+  let floor = off; // a pointer must target an offset below the lowest position read so far
+  for (;;) {
+    if (pos >= msg.length) throw new WireError('truncated');
+    const b = msg[pos]!;
+    if (b === 0) {
+      scratch[len++] = 0;
+      if (len > MAX_NAME_LEN) throw new WireError('name-too-long');
+      if (next < 0) next = pos + 1;
+      return { next, wire: Buffer.from(scratch.subarray(0, len)) };
+    }
+    const kind = b & 0xc0;
+    if (kind === 0xc0) {
+      if (pos + 1 >= msg.length) throw new WireError('truncated');
+      const target = ((b & 0x3f) << 8) | msg[pos + 1]!;
+      if (target >= floor) throw new WireError('bad-pointer');
+      if (next < 0) next = pos + 2;
+      pos = target;
+      floor = target;
+      continue;
+    }
+    if (kind !== 0) throw new WireError('bad-label-type'); // 0x40 and 0x80 (RFC 6891 section 5)
+    if (b > MAX_LABEL_LEN) throw new WireError('label-too-long');
+    if (pos + 1 + b > msg.length) throw new WireError('truncated');
+    if (len + 1 + b + 1 > MAX_NAME_LEN) throw new WireError('name-too-long');
+    msg.copy(scratch, len, pos, pos + 1 + b);
+    len += 1 + b;
+    pos += 1 + b;
+  }
+}
+
+/** Lowercases A-Z only (RFC 4343) and returns the wire name as a latin1 key string. */
+export function lowerKey(wire: Buffer, start = 0, end = wire.length): string {
+  const s = wire.toString('latin1', start, end);
+  // The ASCII-only class keeps bytes such as 0xC0 intact, where toLowerCase() alone would not.
+  return UPPER.test(s) ? s.replace(UPPER_ALL, (m) => m.toLowerCase()) : s;
+}
+const UPPER = /[A-Z]/;
+const UPPER_ALL = /[A-Z]+/g;
+
+/** True when `child` equals `parent` or lies below it; both are lowercase wire keys. */
+export function isSubdomain(child: string, parent: string): boolean {
+  if (parent.length > child.length) return false;
+  let i = 0;
+  for (;;) {
+    if (child.length - i === parent.length) return child.endsWith(parent);
+    if (child.length - i < parent.length || i >= child.length) return false;
+    const labelLen = child.charCodeAt(i);
+    if (labelLen === 0) return false;
+    i += 1 + labelLen;
+  }
+}
+
+/** Number of labels in a wire key, root excluded. */
+export function labelCount(key: string): number {
+  let n = 0;
+  for (let i = 0; i < key.length && key.charCodeAt(i) !== 0; i += 1 + key.charCodeAt(i)) n++;
+  return n;
+}
+
+/** The parent of a wire key ("\x03www\x07example\x00" → "\x07example\x00"); root stays root. */
+export function parentKey(key: string): string {
+  const l = key.charCodeAt(0);
+  return l === 0 ? key : key.slice(1 + l);
+}
+
+/** Presentation form for logs only (RFC 1035 section 5.1 escapes for odd bytes). */
+export function nameToText(wire: Buffer | string, start = 0): string {
+  const at = (i: number) => (typeof wire === 'string' ? wire.charCodeAt(i) : wire[i]!);
+  const end = wire.length;
+  const labels: string[] = [];
+  let i = start;
+  while (i < end) {
+    const l = at(i);
+    if (l === 0 || l > MAX_LABEL_LEN) break;
+    let s = '';
+    for (let j = i + 1; j <= i + l && j < end; j++) {
+      const c = at(j);
+      if (c === 0x2e || c === 0x5c) s += '\\' + String.fromCharCode(c);
+      else if (c > 0x20 && c < 0x7f) s += String.fromCharCode(c);
+      else s += '\\' + String(c).padStart(3, '0');
+    }
+    labels.push(s);
+    i += 1 + l;
+  }
+  return labels.length === 0 ? '.' : labels.join('.') + '.';
+}

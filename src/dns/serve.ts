@@ -1,0 +1,57 @@
+// Serving an answer to one client: copy the stored wire form and patch what differs per
+// client: ID, RD, the question's letter case, the TTLs, and our OPT record. No decode, no
+// encode; this is the cache-hit path.
+
+import { CLASSIC_UDP_SIZE, F2_RD, F2_TC, F3_AD, HEADER_LEN, MAX_TCP_MESSAGE } from './constants.js';
+import type { Answer } from './answer.js';
+import type { Query } from './query.js';
+import { OPT_LEN, writeOpt } from './synth.js';
+
+export type Transport = 'udp' | 'tcp';
+
+/**
+ * The largest reply a client can take: over UDP 512 octets without EDNS (RFC 1035 4.2.1), else
+ * its advertised size capped by ours (RFC 6891 section 6.2.5); over TCP the 16-bit length.
+ */
+export function replyLimit(q: Query, transport: Transport, maxUdpSize: number): number {
+  if (transport === 'tcp') return MAX_TCP_MESSAGE;
+  return q.edns ? Math.max(CLASSIC_UDP_SIZE, Math.min(q.edns.udpSize, maxUdpSize)) : CLASSIC_UDP_SIZE;
+}
+
+export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: number, ourUdpSize: number): Buffer {
+  const withOpt = q.edns !== null;
+  const size = a.wire.length + (withOpt ? OPT_LEN : 0);
+  const out = Buffer.allocUnsafe(size);
+  a.wire.copy(out, 0);
+  out[0] = q.msg[0]!;
+  out[1] = q.msg[1]!;
+  out[2] = (out[2]! & ~F2_RD) | (q.msg[2]! & F2_RD);
+  // RFC 6840 section 5.8: AD only for clients that asked for it (AD or DO in the query).
+  if (!q.ad && !(q.edns && q.edns.do)) out[3] = out[3]! & ~F3_AD;
+  // The client's own spelling of the name (RFC 1035 7.3 matching is case-insensitive; some
+  // clients check the case they sent, draft-vixie-dnsext-dns0x20). Our compressed owner names
+  // point here, so they follow too.
+  q.msg.copy(out, HEADER_LEN, HEADER_LEN, q.qnameEnd);
+  for (const off of a.ttlOffsets) out.writeUInt32BE(remainingSec, off);
+  if (withOpt) {
+    writeOpt(out, a.wire.length, ourUdpSize, a.rcode, q.edns.do);
+    out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
+  }
+  return size > limit ? truncate(out, q, withOpt) : out;
+}
+
+/**
+ * Too big for the client: header, question and OPT only, with TC=1, so the client retries over
+ * TCP (RFC 2181 section 9, RFC 7766 section 5). Cutting whole RRsets would save a round trip
+ * for some clients, but an empty TC reply is never misread as complete.
+ */
+function truncate(full: Buffer, q: Query, withOpt: boolean): Buffer {
+  const out = Buffer.alloc(q.questionEnd + (withOpt ? OPT_LEN : 0));
+  full.copy(out, 0, 0, q.questionEnd);
+  out[2] = out[2]! | F2_TC;
+  out.writeUInt16BE(0, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(withOpt ? 1 : 0, 10);
+  if (withOpt) full.copy(out, q.questionEnd, full.length - OPT_LEN);
+  return out;
+}

@@ -1,0 +1,63 @@
+// Replies we make ourselves: error rcodes for a client's query, the OPT record we attach, and
+// the query we send upstream. All built by byte copying from the client's message, so the
+// question goes back exactly as the client wrote it (case included).
+
+import { EDNS_DO, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, HEADER_LEN, TYPE } from './constants.js';
+import type { Edns, Query } from './query.js';
+
+export const OPT_LEN = 11;
+
+/** Writes an OPT pseudo-RR (RFC 6891 section 6.1.2) with no options at `off`. */
+export function writeOpt(out: Buffer, off: number, udpSize: number, rcode: number, dnssecOk: boolean): number {
+  out[off] = 0; // root owner
+  out.writeUInt16BE(TYPE.OPT, off + 1);
+  out.writeUInt16BE(udpSize, off + 3);
+  out[off + 5] = (rcode >> 4) & 0xff; // extended RCODE, upper 8 bits
+  out[off + 6] = 0; // version 0
+  out.writeUInt16BE(dnssecOk ? EDNS_DO : 0, off + 7);
+  out.writeUInt16BE(0, off + 9); // no options: unknown client options are never echoed
+  return off + OPT_LEN;
+}
+
+/**
+ * An error reply to the client's message: its ID, opcode and RD, RA set, the rcode, and the
+ * question when it could be read (questionEnd > 0). With EDNS in the query the reply carries an
+ * OPT record too; BADVERS lives in its extended-RCODE bits.
+ */
+export function errorReply(msg: Buffer, rcode: number, questionEnd: number, edns: Edns | null, ourUdpSize: number): Buffer {
+  const qLen = questionEnd > 0 ? questionEnd - HEADER_LEN : 0;
+  const out = Buffer.alloc(HEADER_LEN + qLen + (edns ? OPT_LEN : 0));
+  out[0] = msg[0]!;
+  out[1] = msg[1]!;
+  out[2] = F2_QR | (msg[2]! & (F2_OPCODE_MASK | F2_RD));
+  out[3] = F3_RA | (rcode & 0x0f);
+  out.writeUInt16BE(qLen > 0 ? 1 : 0, 4);
+  out.writeUInt16BE(edns ? 1 : 0, 10);
+  if (qLen > 0) msg.copy(out, HEADER_LEN, HEADER_LEN, questionEnd);
+  if (edns) writeOpt(out, HEADER_LEN + qLen, ourUdpSize, rcode, edns.do);
+  return out;
+}
+
+/** SERVFAIL (or another rcode) for a query that passed the wire checks. */
+export function errorForQuery(q: Query, rcode: number, ourUdpSize: number): Buffer {
+  return errorReply(q.msg, rcode, q.questionEnd, q.edns, ourUdpSize);
+}
+
+/**
+ * The query we send upstream: a fresh ID (RFC 5452 section 9.2), RD=1 (we are a forwarder),
+ * CD copied from the client (it is part of the cache key), AD=1 so a validating upstream tells
+ * us what it validated (RFC 6840 section 5.7), the client's question bytes unchanged, and our
+ * own OPT record advertising `udpSize` (DO copied from the client; part of the key too).
+ */
+export function upstreamQuery(q: Query, id: number, udpSize: number): Buffer {
+  const qLen = q.questionEnd - HEADER_LEN;
+  const out = Buffer.alloc(HEADER_LEN + qLen + OPT_LEN);
+  out.writeUInt16BE(id, 0);
+  out[2] = F2_RD;
+  out[3] = F3_AD | (q.cd ? F3_CD : 0);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(1, 10);
+  q.msg.copy(out, HEADER_LEN, HEADER_LEN, q.questionEnd);
+  writeOpt(out, HEADER_LEN + qLen, udpSize, 0, q.edns !== null && q.edns.do);
+  return out;
+}

@@ -1,0 +1,131 @@
+// Builds a message from records picked out of another one. Names are written uncompressed or
+// compressed against names already written here, never against offsets of the source message,
+// so any subset of records can be kept (RFC 1035 section 4.1.4).
+
+import { TYPE } from './constants.js';
+import { WireError, lowerKey, readName } from './name.js';
+import type { ResourceRecord } from './message.js';
+
+/**
+ * Types whose RDATA holds domain names, as a layout: a number is that many fixed octets, 'n'
+ * a name. Names in the RFC 1035 types may be compressed and we compress them too; for the later
+ * types RFC 3597 section 4 lets a receiver decompress but says a sender must not compress.
+ */
+const RDATA_LAYOUT: ReadonlyMap<number, { readonly parts: readonly (number | 'n')[]; readonly compress: boolean }> = new Map([
+  [TYPE.NS, { parts: ['n'], compress: true }],
+  [3 /* MD */, { parts: ['n'], compress: true }],
+  [4 /* MF */, { parts: ['n'], compress: true }],
+  [TYPE.CNAME, { parts: ['n'], compress: true }],
+  [TYPE.SOA, { parts: ['n', 'n', 20], compress: true }],
+  [7 /* MB */, { parts: ['n'], compress: true }],
+  [8 /* MG */, { parts: ['n'], compress: true }],
+  [9 /* MR */, { parts: ['n'], compress: true }],
+  [TYPE.PTR, { parts: ['n'], compress: true }],
+  [14 /* MINFO */, { parts: ['n', 'n'], compress: true }],
+  [TYPE.MX, { parts: [2, 'n'], compress: true }],
+  [17 /* RP */, { parts: ['n', 'n'], compress: false }],
+  [18 /* AFSDB */, { parts: [2, 'n'], compress: false }],
+  [21 /* RT */, { parts: [2, 'n'], compress: false }],
+  [26 /* PX */, { parts: [2, 'n', 'n'], compress: false }],
+  [33 /* SRV */, { parts: [6, 'n'], compress: false }],
+  [36 /* KX */, { parts: [2, 'n'], compress: false }],
+]);
+
+export class WireWriter {
+  private buf: Buffer;
+  private len = 0;
+  /** Lowercase wire suffix → offset where it was written (pointers reach 0x3fff at most). */
+  private readonly names = new Map<string, number>();
+
+  constructor(sizeHint = 512) {
+    this.buf = Buffer.alloc(sizeHint);
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  bytes(src: Buffer, start = 0, end = src.length): void {
+    this.reserve(end - start);
+    src.copy(this.buf, this.len, start, end);
+    this.len += end - start;
+  }
+
+  u16(v: number): void {
+    this.reserve(2);
+    this.buf.writeUInt16BE(v, this.len);
+    this.len += 2;
+  }
+
+  u32(v: number): void {
+    this.reserve(4);
+    this.buf.writeUInt32BE(v >>> 0, this.len);
+    this.len += 4;
+  }
+
+  patchU16(off: number, v: number): void {
+    this.buf.writeUInt16BE(v, off);
+  }
+
+  /** Writes an uncompressed wire name, replacing its longest already-written suffix by a pointer. */
+  name(wire: Buffer, compress: boolean): void {
+    let i = 0;
+    while (wire[i] !== 0) {
+      const suffix = lowerKey(wire, i);
+      const at = compress ? this.names.get(suffix) : undefined;
+      if (at !== undefined) {
+        this.bytes(wire, 0, i);
+        this.u16(0xc000 | at);
+        return;
+      }
+      if (this.len + i <= 0x3fff && !this.names.has(suffix)) this.names.set(suffix, this.len + i);
+      i += 1 + wire[i]!;
+    }
+    this.bytes(wire);
+  }
+
+  /** Copies one record from `src`, rewriting names inside RDATA. Returns the TTL's offset. */
+  record(src: Buffer, rr: ResourceRecord, ttl: number): number {
+    this.name(rr.owner, true);
+    this.u16(rr.type);
+    this.u16(rr.klass);
+    const ttlOff = this.len;
+    this.u32(ttl);
+    const rdlenOff = this.len;
+    this.u16(0);
+    const layout = RDATA_LAYOUT.get(rr.type);
+    const end = rr.rdataOff + rr.rdlen;
+    if (!layout) {
+      this.bytes(src, rr.rdataOff, end); // RFC 3597: unknown types pass through as opaque data
+    } else {
+      let pos = rr.rdataOff;
+      for (const part of layout.parts) {
+        if (part === 'n') {
+          const n = readName(src, pos);
+          if (n.next > end) throw new WireError('rdata-name');
+          this.name(n.wire, layout.compress);
+          pos = n.next;
+        } else {
+          if (pos + part > end) throw new WireError('rdata-name');
+          this.bytes(src, pos, pos + part);
+          pos += part;
+        }
+      }
+      if (pos !== end) throw new WireError('rdata-name');
+    }
+    this.patchU16(rdlenOff, this.len - rdlenOff - 2);
+    return ttlOff;
+  }
+
+  /** A copy of what was written, exactly sized. */
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+}

@@ -1,0 +1,76 @@
+// Errors are classes with stable codes (in the spirit of undici's UND_ERR_* and fastify's
+// FST_ERR_*). Every code here is documented in README.md ("Error codes"); a unit test keeps
+// the two in step. Socket errors from the native helper keep Node's SystemError shape
+// (code = errno name such as ENODEV) so callers handle them like any Node socket error.
+
+export const ERROR_CODES = {
+  VR_ERR_CONFIG: 'the configuration (file or flags) is invalid; every problem is listed',
+  VR_ERR_NATIVE_MISSING: 'the native socket helper (build/native/vrf_socket.node) is not built',
+  VR_ERR_LISTEN: 'a listener could not be opened on its address, port and device',
+  VR_ERR_UPSTREAM_TIMEOUT: 'an upstream server did not answer within UpstreamTimeoutMs',
+  VR_ERR_UPSTREAM_SERVFAIL: 'an upstream server answered SERVFAIL',
+  VR_ERR_UPSTREAM_REFUSED: 'an upstream server answered REFUSED (or NOTIMP/FORMERR to our query)',
+  VR_ERR_UPSTREAM_BAD_REPLY: 'an upstream reply was malformed or did not match our query',
+  VR_ERR_UPSTREAM_NETWORK: 'sending to an upstream server failed (unreachable, no route, reset)',
+  VR_ERR_UPSTREAM_TCP: 'the TCP exchange with an upstream server failed or was cut short',
+  VR_ERR_ALL_UPSTREAMS_FAILED: 'no upstream server gave a usable answer within QueryTimeoutMs',
+  VR_ERR_OVERLOADED: 'too many queries in flight to upstream servers (MaxInflight)',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ResolverError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One problem in a configuration: where (file:line key, or --flag) and what is wrong. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ConfigError extends ResolverError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super(
+      'VR_ERR_CONFIG',
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
+    );
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+export class NativeMissingError extends ResolverError {
+  constructor(path: string, cause?: unknown) {
+    super(
+      'VR_ERR_NATIVE_MISSING',
+      `the native socket helper is not built (${path} could not be loaded). ` +
+        `Run "npm ci" (or "npm run build:native") in the vrf-resolver checkout; ` +
+        `it needs cmake and a C++ compiler (apt-get install cmake g++).`,
+      { cause },
+    );
+  }
+}
+
+export class ListenError extends ResolverError {
+  constructor(what: string, cause: unknown) {
+    const hint = (cause as { hint?: string } | null)?.hint;
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    super('VR_ERR_LISTEN', `cannot listen on ${what}: ${msg}${hint && !msg.includes(hint) ? ` (${hint})` : ''}`, { cause });
+  }
+}
+
+/** An upstream exchange failed; the pool moves to the next server. */
+export class UpstreamError extends ResolverError {
+  readonly server: string;
+  constructor(code: ErrorCode, server: string, message: string, options?: { cause?: unknown }) {
+    super(code, `${server}: ${message}`, options);
+    this.server = server;
+  }
+}

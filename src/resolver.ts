@@ -1,0 +1,170 @@
+// The transport-free pipeline: query bytes in, reply bytes out (or null: send nothing).
+// Read top to bottom, it is the path of design.md "A query's way through":
+//   wire checks → cache → in-flight table → upstream pool → cache store → serve to this client.
+// A cache hit returns synchronously (no promise on the hot path); a miss returns a promise.
+// Nothing here throws: every failure becomes an rcode or a drop.
+
+import type { Logger } from 'pino';
+import { ResolverError } from './errors.js';
+import { RCODE } from './dns/constants.js';
+import { nameToText } from './dns/name.js';
+import { parseQuery, type Query } from './dns/query.js';
+import { errorForQuery, errorReply } from './dns/synth.js';
+import { replyLimit, serveAnswer, type Transport } from './dns/serve.js';
+import type { DnsCache } from './cache/cache.js';
+import type { Resolved } from './upstream/pool.js';
+import type { Clock } from './clock.js';
+import type { Stats } from './stats.js';
+
+export interface QueryContext {
+  readonly transport: Transport;
+  /** "address:port" of the client, for logs. */
+  readonly client: string;
+}
+
+export type HandleResult = Buffer | null | Promise<Buffer | null>;
+
+/** What the pipeline needs from upstream: one answer per question (upstream/pool.ts). */
+export interface Upstream {
+  resolve(q: Query): Promise<Resolved>;
+}
+
+export interface ResolverOptions {
+  /** Our EDNS size in replies and the cap on clients' UDP sizes (MaxUDPSize). */
+  readonly maxUdpSize: number;
+  readonly maxInflight: number;
+  readonly failureTtlSec: number;
+}
+
+export interface ResolverDeps {
+  readonly cache: DnsCache | null;
+  readonly upstream: Upstream;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly stats: Stats;
+}
+
+type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'failure-cached' | 'overloaded';
+
+export class Resolver {
+  private readonly inflight = new Map<string, Promise<Resolved>>();
+
+  constructor(
+    private readonly opts: ResolverOptions,
+    private readonly deps: ResolverDeps,
+  ) {}
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  handle(msg: Buffer, ctx: QueryContext): HandleResult {
+    const { stats, cache } = this.deps;
+    stats.queries++;
+    const verdict = parseQuery(msg);
+    if (verdict.kind === 'drop') {
+      stats.dropped++;
+      this.deps.log.debug({ client: ctx.client, fault: verdict.fault }, 'query dropped');
+      return null;
+    }
+    if (verdict.kind === 'error') {
+      this.countRcode(verdict.rcode);
+      this.deps.log.debug({ client: ctx.client, fault: verdict.fault, rcode: verdict.rcode }, 'query rejected');
+      return errorReply(msg, verdict.rcode, verdict.questionEnd, verdict.edns, this.opts.maxUdpSize);
+    }
+    const q = verdict.query;
+    const limit = replyLimit(q, ctx.transport, this.opts.maxUdpSize);
+    const started = this.deps.clock.now();
+
+    const hit = cache?.get(q.key);
+    if (hit) {
+      stats.cacheHits++;
+      if (hit.entry.kind === 'failure') return this.fail(q, ctx, started, 'failure-cached', null);
+      const reply = serveAnswer(hit.entry.answer, q, hit.remainingSec, limit, this.opts.maxUdpSize);
+      this.logQuery(q, ctx, started, 'hit', hit.entry.answer.rcode, null);
+      return reply;
+    }
+    stats.cacheMisses++;
+    return this.miss(q, ctx, limit, started);
+  }
+
+  private async miss(q: Query, ctx: QueryContext, limit: number, started: number): Promise<Buffer | null> {
+    // One upstream query per key at a time: identical concurrent misses share it.
+    let pending = this.inflight.get(q.key);
+    const outcome: CacheOutcome = pending ? 'coalesced' : 'miss';
+    if (pending) {
+      this.deps.stats.coalesced++;
+    } else {
+      if (this.inflight.size >= this.opts.maxInflight) {
+        this.deps.log.warn({ code: 'VR_ERR_OVERLOADED', inflight: this.inflight.size }, 'too many queries in flight');
+        return this.fail(q, ctx, started, 'overloaded', null);
+      }
+      pending = this.fetch(q);
+      this.inflight.set(q.key, pending);
+      const key = q.key;
+      const clear = () => this.inflight.delete(key);
+      pending.then(clear, clear);
+    }
+    try {
+      const { answer, server } = await pending;
+      this.logQuery(q, ctx, started, outcome, answer.rcode, server);
+      return serveAnswer(answer, q, answer.ttlSec, limit, this.opts.maxUdpSize);
+    } catch (e) {
+      return this.fail(q, ctx, started, outcome, e);
+    }
+  }
+
+  /** Asks upstream and stores what comes back: the answer, or the failure (RFC 9520). */
+  private async fetch(q: Query): Promise<Resolved> {
+    try {
+      const resolved = await this.deps.upstream.resolve(q);
+      this.deps.cache?.storeAnswer(q.key, resolved.answer);
+      return resolved;
+    } catch (e) {
+      this.deps.cache?.storeFailure(q.key, this.opts.failureTtlSec);
+      throw e;
+    }
+  }
+
+  private fail(q: Query, ctx: QueryContext, started: number, outcome: CacheOutcome, err: unknown): Buffer {
+    this.deps.stats.servfail++;
+    const code = err instanceof ResolverError ? err.code : undefined;
+    this.logQuery(q, ctx, started, outcome, RCODE.SERVFAIL, null, code);
+    return errorForQuery(q, RCODE.SERVFAIL, this.opts.maxUdpSize);
+  }
+
+  private countRcode(rcode: number): void {
+    const s = this.deps.stats;
+    if (rcode === RCODE.FORMERR || rcode === RCODE.BADVERS) s.formerr++;
+    else if (rcode === RCODE.NOTIMP) s.notimp++;
+    else if (rcode === RCODE.REFUSED) s.refused++;
+  }
+
+  /** One line per query at debug (design.md step 7); built only when debug is on. */
+  private logQuery(
+    q: Query,
+    ctx: QueryContext,
+    started: number,
+    cache: CacheOutcome,
+    rcode: number,
+    upstream: string | null,
+    code?: string,
+  ): void {
+    const log = this.deps.log;
+    if (!log.isLevelEnabled('debug')) return;
+    log.debug(
+      {
+        client: ctx.client,
+        transport: ctx.transport,
+        qname: nameToText(q.msg.subarray(12, q.qnameEnd)),
+        qtype: q.qtype,
+        rcode,
+        cache,
+        upstream,
+        ms: Math.round((this.deps.clock.now() - started) * 100) / 100,
+        ...(code ? { code } : {}),
+      },
+      'query',
+    );
+  }
+}

@@ -1,0 +1,46 @@
+// UDP listener: datagrams in, the handler's reply out to the sender. No DNS logic here; the
+// socket comes ready-bound from the socket factory. The handler is synchronous for cache hits
+// and returns a promise otherwise. Whatever a datagram contains, nothing escapes this listener.
+
+import type dgram from 'node:dgram';
+import type { Logger } from 'pino';
+import type { HandleResult, QueryContext } from '../resolver.js';
+
+export type QueryHandler = (msg: Buffer, ctx: QueryContext) => HandleResult;
+
+export interface Listener {
+  /** "udp 127.0.0.1:53" */
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+export function serveUdp(sock: dgram.Socket, label: string, handler: QueryHandler, log: Logger): Listener {
+  const send = (reply: Buffer | null, port: number, address: string) => {
+    if (!reply) return;
+    sock.send(reply, port, address, (err) => {
+      // ECONNREFUSED and friends from a client that went away are not our problem.
+      if (err) log.debug({ err: err.message, listener: label }, 'reply not sent');
+    });
+  };
+  sock.on('message', (msg, rinfo) => {
+    const ctx: QueryContext = { transport: 'udp', client: `${rinfo.address}:${rinfo.port}` };
+    try {
+      const result = handler(msg, ctx);
+      if (result instanceof Promise) {
+        result.then(
+          (reply) => send(reply, rinfo.port, rinfo.address),
+          (err: unknown) => log.error({ err, listener: label }, 'handler failed'),
+        );
+      } else {
+        send(result, rinfo.port, rinfo.address);
+      }
+    } catch (err) {
+      log.error({ err, listener: label }, 'handler failed');
+    }
+  });
+  sock.on('error', (err) => log.warn({ err: err.message, listener: label }, 'UDP listener error'));
+  return {
+    label,
+    close: () => new Promise<void>((resolve) => sock.close(() => resolve())),
+  };
+}

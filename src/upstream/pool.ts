@@ -1,0 +1,110 @@
+// Asks the upstream servers one question: in health order, each for at most attemptTimeoutMs,
+// the whole for at most queryTimeoutMs. A reply is used only when it is well formed, answers our
+// question, and says NOERROR or NXDOMAIN; TC=1 repeats the question to the same server over TCP
+// (RFC 7766 section 5); SERVFAIL, REFUSED, NOTIMP, FORMERR, a timeout or a network error move on
+// to the next server. Every failure is logged once at warn with its stable code.
+
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ResolverError, UpstreamError, type ErrorCode } from '../errors.js';
+import { F2_TC, HEADER_LEN, RCODE } from '../dns/constants.js';
+import { WireError } from '../dns/name.js';
+import { parseReply } from '../dns/message.js';
+import { buildAnswer, type Answer, type TtlPolicy } from '../dns/answer.js';
+import { upstreamQuery } from '../dns/synth.js';
+import type { Query } from '../dns/query.js';
+import type { Clock } from '../clock.js';
+import type { Stats } from '../stats.js';
+import type { UpstreamHealth } from './health.js';
+import type { UpstreamServer } from './server.js';
+import type { TcpExchange } from './tcp.js';
+import type { UdpExchange } from './udp.js';
+
+export interface PoolOptions {
+  readonly attemptTimeoutMs: number;
+  readonly queryTimeoutMs: number;
+  readonly ednsUdpSize: number;
+  readonly ttl: TtlPolicy;
+}
+
+export interface PoolDeps {
+  readonly health: UpstreamHealth;
+  readonly udp: UdpExchange;
+  readonly tcp: TcpExchange;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly stats: Stats;
+}
+
+export interface Resolved {
+  readonly answer: Answer;
+  readonly server: string;
+}
+
+/** Passes over the server list within one query's time (a second pass covers one lost datagram). */
+const MAX_PASSES = 2;
+
+export class UpstreamPool {
+  constructor(
+    private readonly opts: PoolOptions,
+    private readonly deps: PoolDeps,
+  ) {}
+
+  async resolve(q: Query): Promise<Resolved> {
+    const { clock, health, log, stats } = this.deps;
+    const deadline = clock.now() + this.opts.queryTimeoutMs;
+    const question = q.msg.subarray(HEADER_LEN, q.questionEnd);
+    let last: unknown = null;
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      for (const server of health.order()) {
+        const left = deadline - clock.now();
+        if (left <= 0) break;
+        stats.upstreamQueries++;
+        try {
+          const answer = await this.attempt(server, q, question, Math.min(this.opts.attemptTimeoutMs, left));
+          health.success(server);
+          return { answer, server: server.label };
+        } catch (e) {
+          stats.upstreamFailures++;
+          health.failure(server);
+          last = e;
+          const code: ErrorCode = e instanceof ResolverError ? e.code : 'VR_ERR_UPSTREAM_NETWORK';
+          log.warn({ code, upstream: server.label, err: (e as Error).message }, 'upstream failed');
+        }
+      }
+    }
+    throw new ResolverError('VR_ERR_ALL_UPSTREAMS_FAILED', `no upstream answered within ${this.opts.queryTimeoutMs} ms`, {
+      cause: last,
+    });
+  }
+
+  private async attempt(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Answer> {
+    const started = this.deps.clock.now();
+    let raw = await this.deps.udp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, timeoutMs);
+    if (raw[2]! & F2_TC) {
+      // RFC 2181 section 9: a truncated reply is never used or cached; ask again over TCP.
+      this.deps.stats.tcpFallbacks++;
+      const left = Math.max(1, timeoutMs - (this.deps.clock.now() - started));
+      raw = await this.deps.tcp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, left);
+      if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TCP');
+    }
+    try {
+      const reply = parseReply(raw);
+      if (reply.rcode !== RCODE.NOERROR && reply.rcode !== RCODE.NXDOMAIN) throw failureFor(server, reply.rcode);
+      return buildAnswer(reply, q.edns !== null && q.edns.do, this.opts.ttl);
+    } catch (e) {
+      if (e instanceof WireError) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, e.message);
+      throw e;
+    }
+  }
+}
+
+function failureFor(server: UpstreamServer, rcode: number): UpstreamError {
+  if (rcode === RCODE.SERVFAIL) return new UpstreamError('VR_ERR_UPSTREAM_SERVFAIL', server.label, 'answered SERVFAIL');
+  return new UpstreamError('VR_ERR_UPSTREAM_REFUSED', server.label, `answered rcode ${rcode}`);
+}
+
+/** A query ID from a CSPRNG (RFC 5452 section 9.2). */
+function randomId(): number {
+  return randomInt(0, 0x10000);
+}

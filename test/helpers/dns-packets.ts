@@ -1,0 +1,96 @@
+// Building test messages with dns-packet (an independent encoder, so our wire code is checked
+// against something it did not write) and a few raw-byte helpers for malformed input.
+
+import packet from 'dns-packet';
+
+export type Rec = packet.Answer;
+
+export interface QueryOpts {
+  id?: number;
+  rd?: boolean;
+  cd?: boolean;
+  ad?: boolean;
+  /** EDNS: udpSize and DO; omit for no OPT record. */
+  edns?: { udpSize?: number; do?: boolean };
+}
+
+export function query(name: string, type: packet.RecordType = 'A', o: QueryOpts = {}): Buffer {
+  let flags = o.rd === false ? 0 : packet.RECURSION_DESIRED;
+  if (o.cd) flags |= packet.CHECKING_DISABLED;
+  if (o.ad) flags |= packet.AUTHENTIC_DATA;
+  return packet.encode({
+    type: 'query',
+    id: o.id ?? 0x1234,
+    flags,
+    questions: [{ type, name, class: 'IN' }],
+    additionals: o.edns
+      ? [{ type: 'OPT', name: '.', udpPayloadSize: o.edns.udpSize ?? 1232, flags: o.edns.do ? packet.DNSSEC_OK : 0 }]
+      : [],
+  } as packet.Packet);
+}
+
+export interface ReplyOpts {
+  id: number;
+  rcode?: packet.Packet['rcode'];
+  tc?: boolean;
+  answers?: Rec[];
+  authorities?: Rec[];
+  additionals?: Rec[];
+  /** Question name/type as echoed; defaults to the query's. */
+  qname?: string;
+  qtype?: packet.RecordType;
+  edns?: boolean;
+}
+
+/** An upstream's reply to `q` (a query buffer we sent). */
+export function replyTo(q: Buffer, o: Partial<ReplyOpts> = {}): Buffer {
+  const dq = packet.decode(q);
+  const question = dq.questions![0]!;
+  let flags = packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE;
+  if (o.tc) flags |= packet.TRUNCATED_RESPONSE;
+  return packet.encode({
+    type: 'response',
+    id: o.id ?? dq.id!,
+    flags,
+    rcode: o.rcode ?? 'NOERROR',
+    questions: [{ type: o.qtype ?? question.type, name: o.qname ?? question.name, class: 'IN' }],
+    answers: o.answers ?? [],
+    authorities: o.authorities ?? [],
+    additionals: [
+      ...(o.additionals ?? []),
+      ...(o.edns === false ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as Rec]),
+    ],
+  } as packet.Packet);
+}
+
+export function decode(b: Buffer): packet.Packet {
+  return packet.decode(b);
+}
+
+export const a = (name: string, ip: string, ttl = 300): Rec => ({ type: 'A', name, ttl, class: 'IN', data: ip });
+export const aaaa = (name: string, ip: string, ttl = 300): Rec => ({ type: 'AAAA', name, ttl, class: 'IN', data: ip });
+export const cname = (name: string, target: string, ttl = 300): Rec => ({ type: 'CNAME', name, ttl, class: 'IN', data: target });
+export const txt = (name: string, text: string, ttl = 300): Rec => ({ type: 'TXT', name, ttl, class: 'IN', data: [text] });
+export const soa = (zone: string, ttl = 3600, minimum = 60): Rec => ({
+  type: 'SOA',
+  name: zone,
+  ttl,
+  class: 'IN',
+  data: { mname: `ns.${zone}`, rname: `admin.${zone}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum },
+});
+
+/** Header bytes: id, flags, qd, an, ns, ar. */
+export function header(id: number, flags: number, qd: number, an = 0, ns = 0, ar = 0): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(id, 0);
+  h.writeUInt16BE(flags, 2);
+  h.writeUInt16BE(qd, 4);
+  h.writeUInt16BE(an, 6);
+  h.writeUInt16BE(ns, 8);
+  h.writeUInt16BE(ar, 10);
+  return h;
+}
+
+export function rcodeOf(b: Buffer): number {
+  return b[3]! & 0x0f;
+}
