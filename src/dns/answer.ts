@@ -50,8 +50,12 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
     }
   }
   const finalName = chain[chain.length - 1]!;
+  // On the chain's names: the asked type, the CNAMEs that link them, and their signatures; a
+  // DNAME above a chain name (RFC 6672). Anything else in the answer section is not ours.
   const inChain = (r: ResourceRecord) =>
-    chain.includes(r.ownerKey) || (r.type === TYPE.DNAME && chain.some((n) => n !== r.ownerKey && isSubdomain(n, r.ownerKey)));
+    (chain.includes(r.ownerKey) &&
+      (r.type === qtype || qtype === TYPE.ANY || r.type === TYPE.CNAME || r.type === TYPE.RRSIG)) ||
+    (r.type === TYPE.DNAME && chain.some((n) => n !== r.ownerKey && isSubdomain(n, r.ownerKey)));
   const kept = answers.filter(inChain);
 
   const answered = kept.some(

@@ -29,9 +29,11 @@ export function query(name: string, type: packet.RecordType = 'A', o: QueryOpts 
   } as packet.Packet);
 }
 
+const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+
 export interface ReplyOpts {
   id: number;
-  rcode?: packet.Packet['rcode'];
+  rcode?: keyof typeof RCODES;
   tc?: boolean;
   answers?: Rec[];
   authorities?: Rec[];
@@ -46,13 +48,13 @@ export interface ReplyOpts {
 export function replyTo(q: Buffer, o: Partial<ReplyOpts> = {}): Buffer {
   const dq = packet.decode(q);
   const question = dq.questions![0]!;
-  let flags = packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE;
+  // dns-packet takes the RCODE from the low bits of `flags`, not from `rcode`.
+  let flags = packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | RCODES[o.rcode ?? 'NOERROR'];
   if (o.tc) flags |= packet.TRUNCATED_RESPONSE;
   return packet.encode({
     type: 'response',
     id: o.id ?? dq.id!,
     flags,
-    rcode: o.rcode ?? 'NOERROR',
     questions: [{ type: o.qtype ?? question.type, name: o.qname ?? question.name, class: 'IN' }],
     answers: o.answers ?? [],
     authorities: o.authorities ?? [],

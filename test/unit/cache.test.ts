@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { DnsCache } from '../../src/cache/cache.js';
+import { ManualClock } from '../../src/clock.js';
+import type { Answer } from '../../src/dns/answer.js';
+
+const answer = (ttlSec: number, cacheable = true): Answer => ({
+  wire: Buffer.alloc(12),
+  ttlOffsets: [],
+  ttlSec,
+  rcode: 0,
+  kind: 'positive',
+  cacheable,
+});
+
+describe('DnsCache with a manual clock', () => {
+  it('counts the remaining lifetime down and expires at the TTL (RFC 1035 3.2.1)', () => {
+    const clock = new ManualClock();
+    const c = new DnsCache({ maxEntries: 10, clock });
+    c.storeAnswer('k', answer(300));
+    expect(c.get('k')?.remainingSec).toBe(300);
+    clock.advance(1);
+    expect(c.get('k')?.remainingSec).toBe(300); // partial seconds round up while alive
+    clock.advance(99_999);
+    expect(c.get('k')?.remainingSec).toBe(200);
+    clock.advance(199_999);
+    expect(c.get('k')?.remainingSec).toBe(1);
+    clock.advance(1);
+    expect(c.get('k')).toBeUndefined();
+    expect(c.size).toBe(0);
+  });
+
+  it('never stores answers marked uncacheable', () => {
+    const c = new DnsCache({ maxEntries: 10, clock: new ManualClock() });
+    c.storeAnswer('k', answer(300, false));
+    expect(c.get('k')).toBeUndefined();
+  });
+
+  it('remembers failures for failureTtlSec only (RFC 9520 3.2)', () => {
+    const clock = new ManualClock();
+    const c = new DnsCache({ maxEntries: 10, clock });
+    c.storeFailure('k', 5);
+    expect(c.get('k')?.entry.kind).toBe('failure');
+    clock.advance(5000);
+    expect(c.get('k')).toBeUndefined();
+    c.storeFailure('k', 0);
+    expect(c.get('k')).toBeUndefined();
+  });
+
+  it('bounds the number of entries, evicting the least recently used', () => {
+    const c = new DnsCache({ maxEntries: 3, clock: new ManualClock() });
+    for (const k of ['a', 'b', 'c']) c.storeAnswer(k, answer(60));
+    c.get('a');
+    c.storeAnswer('d', answer(60));
+    expect(c.size).toBe(3);
+    expect(c.get('b')).toBeUndefined();
+    expect(c.get('a')).toBeDefined();
+  });
+});
