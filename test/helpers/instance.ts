@@ -1,0 +1,65 @@
+// An in-process instance on real loopback sockets, for integration tests that need no device:
+// App + plain socket factories + a Config literal with test-friendly timeouts.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import pino from 'pino';
+import { App } from '../../src/app.js';
+import type { Config, Endpoint } from '../../src/config/types.js';
+import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
+
+export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; cache?: boolean }): Config {
+  return {
+    vrf: null,
+    server: {
+      listen: o.listen,
+      maxUdpSize: 1232,
+      tcpIdleTimeoutMs: o.tcpIdleTimeoutMs ?? 2000,
+      tcpMaxConnections: 16,
+      tcpMaxPipelined: 8,
+    },
+    upstream: {
+      device: null,
+      servers: o.upstreams,
+      attemptTimeoutMs: o.attemptTimeoutMs ?? 300,
+      queryTimeoutMs: o.queryTimeoutMs ?? 1500,
+      ednsUdpSize: 1232,
+      maxInflight: 64,
+    },
+    cache: {
+      enabled: o.cache ?? true,
+      maxEntries: 1000,
+      minTtlSec: 0,
+      maxTtlSec: 86400,
+      negativeMaxTtlSec: 3600,
+      failureTtlSec: 2,
+    },
+    logLevel: 'silent',
+    sources: ['test'],
+  };
+}
+
+/** A port free for both UDP and TCP on `address` right now. */
+export async function freePort(address = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const srv = net.createServer();
+    const port = await new Promise<number>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(0, address, () => resolve((srv.address() as net.AddressInfo).port));
+    });
+    await new Promise<void>((r) => srv.close(() => r()));
+    const u = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      u.once('error', () => resolve(false));
+      u.bind(port, address, () => resolve(true));
+    });
+    await new Promise<void>((r) => (ok ? u.close(() => r()) : r()));
+    if (ok) return port;
+  }
+  throw new Error('no free port found in 20 tries');
+}
+
+export async function startInstance(config: Config): Promise<App> {
+  const plain = createPlainSocketFactory();
+  return App.start({ config, listenFactory: plain, upstreamFactory: plain, log: pino({ level: 'silent' }) });
+}
