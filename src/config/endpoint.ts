@@ -83,9 +83,8 @@ function parsePort(raw: string, text: string): Parsed<number> {
 }
 
 function notAnAddress(raw: string, address: string): Parsed<never> {
-  return fail(
-    `"${raw}": "${address}" is not an IP address; addresses only (IPv4, IPv6, [IPv6]:PORT), no host names`,
-  );
+  const what = raw === address ? `"${raw}"` : `"${raw}": "${address}"`;
+  return fail(`${what} is not an IP address; addresses only (IPv4, IPv6, [IPv6]:PORT), no host names`);
 }
 
 function ok<T>(value: T): Parsed<T> {

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { Config, Endpoint, LogLevel } from './types.js';
-import { OPTIONS, parseBool, parseEnum, parseInteger, type OptionKey } from './schema.js';
+import { OPTIONS, optionSpec, parseBool, parseEnum, parseInteger, type OptionKey } from './schema.js';
 import { emptyLayered, layer, parseIni, type Assignment, type Layered } from './ini.js';
 import { describeReadError, readResolvConf } from './resolv-conf.js';
 import { formatEndpoint, isLoopback, isUnspecified, parseEndpoint, sameEndpoint } from './endpoint.js';
@@ -41,7 +41,8 @@ interface Located { readonly endpoint: Endpoint; readonly path: string; readonly
 export function loadConfig(opts: LoadOptions): Config {
   const problems: ConfigProblem[] = [];
   const layered = emptyLayered();
-  for (const file of configFiles(opts, problems)) {
+  const files = configFiles(opts, problems);
+  for (const file of files) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -55,8 +56,21 @@ export function loadConfig(opts: LoadOptions): Config {
   }
   layer(layered, flagAssignments(opts.flags));
   const config = resolve(layered, opts, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(inFileOrder(problems, files));
   return deepFreeze(config);
+}
+
+/** Problems in the order an operator reads the files: by file, then line; flags and the rest last. */
+function inFileOrder(problems: readonly ConfigProblem[], files: readonly string[]): ConfigProblem[] {
+  const rank = (p: ConfigProblem): [number, number] => {
+    const i = files.findIndex((f) => p.path === f || p.path.startsWith(`${f}:`));
+    const line = i < 0 ? 0 : Number(/^:(\d+)/.exec(p.path.slice((files[i] ?? '').length))?.[1] ?? 0);
+    return [i < 0 ? files.length : i, line];
+  };
+  return problems
+    .map((p) => ({ p, r: rank(p) }))
+    .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1]) // stable: same place keeps its order
+    .map(({ p }) => p);
 }
 
 function configFiles(opts: LoadOptions, problems: ConfigProblem[]): string[] {
@@ -68,14 +82,15 @@ function configFiles(opts: LoadOptions, problems: ConfigProblem[]): string[] {
     const names = readdirSync(dir).filter((n) => n.endsWith('.conf')).sort();
     return [...files, ...names.map((n) => join(dir, n))];
   } catch (err) {
-    problems.push({ path: dir, message: describeReadError(dir, err).replace('expected a file', 'expected a directory') });
+    problems.push({ path: dir, message: describeReadError(dir, err) });
     return files;
   }
 }
 
 function flagAssignments(flags: CliFlags): Assignment[] {
   const out: Assignment[] = [];
-  const set = (key: OptionKey, value: string | undefined, name = OPTIONS[key].flag?.name ?? key): void => {
+  const set = (key: OptionKey, value: string | undefined): void => {
+    const name = optionSpec(key).flag?.name ?? key;
     if (value !== undefined) out.push({ key, value, path: name, origin: name });
   };
   const replaceList = (key: 'Listen' | 'DNS', values: readonly string[] | undefined): void => {
@@ -106,18 +121,24 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     const a = given(key);
     if (a === undefined) return spec.default;
     const p = parseInteger(spec, a.value);
-    return p.ok ? p.value : (report(a.path, p.message), spec.default);
+    if (p.ok) return p.value;
+    report(a.path, p.message);
+    return spec.default;
   };
   const bool = (key: KeysOfKind<'bool'>): boolean => {
     const a = given(key);
     if (a === undefined) return OPTIONS[key].default;
     const p = parseBool(a.value);
-    return p.ok ? p.value : (report(a.path, p.message), OPTIONS[key].default);
+    if (p.ok) return p.value;
+    report(a.path, p.message);
+    return OPTIONS[key].default;
   };
   const device = (raw: string, path: string): string | null => {
     if (raw === 'default') return null;
     const why = interfaceNameProblem(raw);
-    return why === null ? raw : (report(path, why), null);
+    if (why === null) return raw;
+    report(path, why);
+    return null;
   };
 
   // VRF: --vrf, else VRF=, else the instance name; "" or "default" is the default VRF.
@@ -132,8 +153,9 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
   listen.forEach((l, i) => {
     if (listen.findIndex((o) => sameEndpoint(o.endpoint, l.endpoint)) < i) report(l.path, `${formatEndpoint(l.endpoint)} is listed twice`);
   });
-  if (listen.length === 0 && layered.lists.has('Listen')) {
-    report(layered.lists.get('Listen')?.lastPath ?? 'Listen', 'no listen addresses: Listen= cleared the list and none followed');
+  const listenSet = layered.lists.get('Listen');
+  if (listenSet !== undefined && listenSet.items.length === 0) {
+    report(listenSet.lastPath, 'no listen addresses: Listen= cleared the list and none followed');
   }
 
   const servers = endpoints(layered, 'DNS', DNS_PORT, report);
@@ -142,7 +164,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     const read = readResolvConf(rc.value, rc.path);
     problems.push(...read.problems);
     for (const s of read.servers) servers.push({ ...s, origin: rc.value });
-  } else if (servers.length === 0 && !problems.some((p) => p.path.includes('DNS'))) {
+  } else if ((layered.lists.get('DNS')?.items.length ?? 0) === 0) {
     report(opts.file ?? OPTIONS.DNS.flag.name, 'no upstream servers: set DNS= or ResolvConf= (or --upstream / --resolv-conf)');
   }
   const unique = servers.filter((s, i) => servers.findIndex((o) => sameEndpoint(o.endpoint, s.endpoint)) === i);
@@ -170,9 +192,13 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       `UpstreamTimeoutMs (${attemptTimeoutMs}) is greater than QueryTimeoutMs (${queryTimeoutMs}): no server would get its full time`);
   }
 
+  let logLevel: LogLevel = OPTIONS.LogLevel.default;
   const level = given('LogLevel');
-  const parsedLevel = level === undefined ? undefined : parseEnum(OPTIONS.LogLevel, level.value);
-  if (level !== undefined && parsedLevel?.ok === false) report(level.path, parsedLevel.message);
+  if (level !== undefined) {
+    const p = parseEnum(OPTIONS.LogLevel, level.value);
+    if (p.ok) logLevel = p.value;
+    else report(level.path, p.message);
+  }
 
   return {
     vrf,
@@ -185,7 +211,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       ednsUdpSize: int('EDNSBufferSize'), maxInflight: int('MaxInflight'),
     },
     cache,
-    logLevel: (parsedLevel?.ok === true ? parsedLevel.value : OPTIONS.LogLevel.default) as LogLevel,
+    logLevel,
     sources: [...new Set(unique.map((s) => s.origin))],
   };
 }

@@ -80,6 +80,7 @@ export function describeReadError(file: string, err: unknown): string {
     code === 'ENOENT' ? 'no such file' :
     code === 'EACCES' || code === 'EPERM' ? 'permission denied' :
     code === 'EISDIR' ? 'is a directory, expected a file' :
+    code === 'ENOTDIR' ? 'not a directory' :
     err instanceof Error ? err.message : String(err);
   return `cannot read ${file}: ${why}`;
 }

@@ -13,6 +13,8 @@ export interface FlagSpec {
   /** Placeholder for the flag's value in help texts; absent for a switch such as --no-cache. */
   readonly arg?: string;
   readonly repeatable?: boolean;
+  /** One line for `vrf-resolver help run`. */
+  readonly help: string;
 }
 
 interface OptionBase {
@@ -51,37 +53,37 @@ export type OptionSpec = IntOption | BoolOption | EnumOption | ListOption | Text
 
 export const OPTIONS = {
   VRF: {
-    kind: 'text', default: null, defaultText: 'none (default VRF)', flag: { name: '--vrf', arg: 'NAME' },
+    kind: 'text', default: null, defaultText: 'none (default VRF)', flag: { name: '--vrf', arg: 'NAME', help: 'VRF device every socket is bound to ("default": no device)' },
     doc: 'The VRF device every socket is bound to (SO_BINDTODEVICE), e.g. mgmt. Empty or "default" runs in the default VRF. ' +
       'The systemd unit vrf-resolver@NAME passes NAME.',
   },
   Listen: {
-    kind: 'list', default: ['127.0.0.1', '::1'], flag: { name: '--listen', arg: 'ADDR[:PORT]', repeatable: true },
+    kind: 'list', default: ['127.0.0.1', '::1'], flag: { name: '--listen', arg: 'ADDR[:PORT]', repeatable: true, help: 'address to answer on inside the VRF; repeat for more' },
     doc: 'Addresses answered on (UDP and TCP) inside the VRF, space-separated: ADDR, ADDR:PORT, [V6ADDR]:PORT. ' +
       'The first Listen= replaces the default; later ones append; an empty Listen= clears the list. ' +
       'The addresses must exist on the VRF device (ip addr add 127.0.0.1/8 dev mgmt).',
   },
   Port: {
-    kind: 'int', default: 53, min: 1, max: 65535, unit: 'port', flag: { name: '--port', arg: 'N' },
+    kind: 'int', default: 53, min: 1, max: 65535, unit: 'port', flag: { name: '--port', arg: 'N', help: 'port for --listen addresses given without one' },
     doc: 'Port for the Listen= entries that do not name one.',
   },
   DNS: {
-    kind: 'list', default: [], flag: { name: '--upstream', arg: 'ADDR[:PORT]', repeatable: true },
+    kind: 'list', default: [], flag: { name: '--upstream', arg: 'ADDR[:PORT]', repeatable: true, help: 'upstream server (an address, port 53 unless given); repeat for more, tried in order' },
     doc: 'Upstream servers, space-separated addresses (no host names), tried in order; port 53 unless given. ' +
       'Each DNS= appends; an empty DNS= clears the list so far (as in resolved.conf). The servers of ResolvConf= follow these.',
   },
   ResolvConf: {
-    kind: 'text', default: null, defaultText: 'none', flag: { name: '--resolv-conf', arg: 'FILE' },
+    kind: 'text', default: null, defaultText: 'none', flag: { name: '--resolv-conf', arg: 'FILE', help: 'also use the nameserver lines of this resolv.conf-style file' },
     doc: 'A resolv.conf-style file whose nameserver lines are appended to the DNS= servers, e.g. one written by a DHCP client for the VRF. ' +
       'Never point it at a file that names this resolver (127.0.0.1): that is a forwarding loop.',
   },
   UpstreamDevice: {
-    kind: 'text', default: null, defaultText: 'the VRF', flag: { name: '--upstream-device', arg: 'NAME' },
+    kind: 'text', default: null, defaultText: 'the VRF', flag: { name: '--upstream-device', arg: 'NAME', help: 'device for upstream sockets, when servers sit in another VRF' },
     doc: 'The device upstream sockets are bound to, when the servers are reachable through another VRF than the clients. ' +
       '"default" means no device (the default VRF).',
   },
   Cache: {
-    kind: 'bool', default: true, flag: { name: '--no-cache' },
+    kind: 'bool', default: true, flag: { name: '--no-cache', help: 'do not cache answers' },
     doc: 'Cache answers (yes/no). With no, every query goes upstream; identical questions in flight are still asked once.',
   },
   CacheMaxEntries: {
@@ -138,7 +140,7 @@ export const OPTIONS = {
     doc: 'Queries one client TCP connection may have in progress at once (RFC 7766 section 6.2.1.1).',
   },
   LogLevel: {
-    kind: 'enum', default: 'info', values: LOG_LEVELS, flag: { name: '--log-level', arg: 'LEVEL' },
+    kind: 'enum', default: 'info', values: LOG_LEVELS, flag: { name: '--log-level', arg: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')}` },
     doc: `Least severe messages logged: ${LOG_LEVELS.join(', ')}. debug logs one line per query.`,
   },
 } as const satisfies Record<string, OptionSpec>;
@@ -212,8 +214,9 @@ export function parseInteger(spec: IntOption, raw: string): Parsed<number> {
   return { ok: true, value };
 }
 
-export function parseEnum(spec: EnumOption, raw: string): Parsed<string> {
+export function parseEnum<T extends string>(spec: { readonly values: readonly T[] }, raw: string): Parsed<T> {
   const word = raw.toLowerCase();
-  if (spec.values.includes(word)) return { ok: true, value: word };
+  const value = spec.values.find((v) => v === word);
+  if (value !== undefined) return { ok: true, value };
   return { ok: false, message: `expected one of ${spec.values.join(', ')}, got "${raw}"` };
 }

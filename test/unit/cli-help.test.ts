@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { checkConfigHelp, configHelp, helpText, runHelp, topLevelHelp } from '../../src/cli/help.js';
+import { HELP_TOPICS } from '../../src/cli/args.js';
+import { OPTION_KEYS, formatBounds, formatDefault, optionSpec } from '../../src/config/schema.js';
+
+describe('help texts', () => {
+  it('the top-level help explains the product, the commands, an example and where configs live', () => {
+    const t = topLevelHelp();
+    expect(t).toMatch(/caching DNS forwarder for Linux VRFs/);
+    for (const cmd of ['run', 'check-config', 'help']) expect(t).toContain(`  ${cmd}`);
+    expect(t).toContain('vrf-resolver run --vrf mgmt --upstream 192.0.2.53');
+    expect(t).toContain('/etc/vrf-resolver/NAME.conf');
+    expect(t).toContain('127.0.0.1:53 and [::1]:53'); // from the schema defaults (Listen=, Port=)
+    expect(t).toMatch(/--version/);
+  });
+
+  it('"help run" lists every flag of the schema with its default', () => {
+    const t = runHelp();
+    for (const key of OPTION_KEYS) {
+      const spec = optionSpec(key);
+      if (!spec.flag) continue;
+      expect(t, spec.flag.name).toContain(`  ${spec.flag.name}${spec.flag.arg ? ` ${spec.flag.arg}` : ''}`);
+      expect(t, key).toContain(`file: ${key}=, default: ${formatDefault(spec)}`);
+    }
+    expect(t).toContain('--config FILE');
+    expect(t).toContain('vrf-resolver help config');
+  });
+
+  it('"help config" lists every key with its default and bounds', () => {
+    const t = configHelp().replace(/\s+/g, ' '); // wrapped text: compare words
+    for (const key of OPTION_KEYS) {
+      const spec = optionSpec(key);
+      const bounds = formatBounds(spec);
+      expect(t, key).toContain(`${key}= (default: ${formatDefault(spec)}${bounds ? `; ${bounds}` : ''}`);
+    }
+    expect(t).toContain('1232 bytes; 512..4096 bytes');
+  });
+
+  it('"help check-config" shows the systemd use', () => {
+    expect(checkConfigHelp()).toContain('vrf-resolver check-config /etc/vrf-resolver/%i.conf --vrf %i');
+  });
+
+  it('has a text for every topic parseArgs accepts, and none for others', () => {
+    expect(helpText()).toBe(topLevelHelp());
+    for (const topic of HELP_TOPICS) expect(helpText(topic), topic).toBeDefined();
+    expect(helpText('nope')).toBeUndefined();
+  });
+
+  it('keeps lines within 80 columns for terminals', () => {
+    for (const topic of [undefined, ...HELP_TOPICS]) {
+      for (const line of (helpText(topic) ?? '').split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    }
+  });
+});
