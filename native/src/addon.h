@@ -1,0 +1,28 @@
+// Shared declarations of the vrf_socket addon. Each .cc file does one job and exports its
+// functions through an Init* function called from addon.cc.
+#pragma once
+
+#include <napi.h>
+
+#include <optional>
+#include <string>
+
+namespace vrf {
+
+// socket.cc: createSocket(opts) -> fd, closeFd(fd).
+void InitSocket(Napi::Env env, Napi::Object exports);
+
+// Where a failed system call was aimed; every field is optional and copied onto the error.
+struct ErrorContext {
+  std::optional<std::string> device;
+  std::optional<std::string> address;
+  std::optional<int> port;
+  std::optional<std::string> option;  // setsockopt option name, for the message only
+  bool stream = false;                // TCP (ss -ltnp) rather than UDP (ss -lunp)
+};
+
+// system_error.cc: an Error shaped like Node's SystemError (code, errno < 0, syscall, ...)
+// plus `hint`, a sentence a person can act on, which is also appended to the message.
+Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const ErrorContext& ctx);
+
+}  // namespace vrf

@@ -1,0 +1,106 @@
+// The production SocketFactory: every socket is made by the native helper, which sets
+// SO_BINDTODEVICE (when a device is given) *before* bind(), and Node adopts the finished fd.
+// With device null the sockets still come from the helper, so the default VRF runs the same
+// code path as every other VRF.
+//
+// Who owns the fd: the helper closes it on its own failures; after that it is ours until
+// Node adopts it. If adoption fails we close it, but only if it is still the socket we made
+// (Node may already have closed it, and the number may have been reused).
+
+import dgram from 'node:dgram';
+import { fstatSync } from 'node:fs';
+import net from 'node:net';
+import { closeFd, createSocket } from '../native/binding.js';
+import { WILDCARD, connectWithin } from './plain-factory.js';
+import type { Family, ListenSpec, SocketFactory } from './socket-factory.js';
+
+export function createNativeSocketFactory(device: string | null): SocketFactory {
+  return {
+    device,
+    async udpListener(spec: ListenSpec): Promise<dgram.Socket> {
+      const fd = createSocket({
+        family: spec.family, type: 'udp', device, address: spec.address, port: spec.port,
+        reuseAddr: true, v6Only: spec.family === 6,
+      });
+      return adoptUdp(fd, spec.family);
+    },
+
+    async tcpListener(spec: ListenSpec, backlog: number): Promise<net.Server> {
+      const fd = createSocket({
+        family: spec.family, type: 'tcp', device, address: spec.address, port: spec.port,
+        reuseAddr: true, v6Only: spec.family === 6, backlog,
+      });
+      return adoptServer(fd, backlog);
+    },
+
+    async udpClient(family: Family): Promise<dgram.Socket> {
+      // Port 0: Linux picks a random free port from ip_local_port_range (RFC 5452 9.2).
+      const fd = createSocket({ family, type: 'udp', device, address: WILDCARD[family], port: 0, v6Only: family === 6 });
+      return adoptUdp(fd, family);
+    },
+
+    async tcpConnect(family: Family, address: string, port: number, timeoutMs: number): Promise<net.Socket> {
+      // No bind: connect() picks the source address from the device's routes.
+      const fd = createSocket({ family, type: 'tcp', device });
+      const ino = inodeOf(fd);
+      let sock: net.Socket;
+      try {
+        sock = new net.Socket({ fd });
+      } catch (e) {
+        releaseIfStillOurs(fd, ino);
+        throw e;
+      }
+      // connect() must follow in the same tick. The constructor starts reading the adopted
+      // fd; an unconnected TCP socket polls as hung up, so if the event loop turned first,
+      // Node would read ENOTCONN and destroy it (measured on Node 20.20). connectWithin calls
+      // sock.connect() synchronously, and Node connects to an IP literal on process.nextTick,
+      // before the next poll.
+      return connectWithin(sock, family, address, port, timeoutMs);
+    },
+  };
+}
+
+function adoptUdp(fd: number, family: Family): dgram.Socket {
+  const ino = inodeOf(fd);
+  const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
+  try {
+    // Synchronous for an fd: it throws if the fd cannot be adopted, else is bound on return.
+    // exclusive: a cluster worker adopts it itself instead of asking the primary.
+    // Note: libuv's uv_udp_open sets SO_REUSEADDR on every UDP fd it adopts.
+    sock.bind({ fd, exclusive: true });
+  } catch (e) {
+    sock.close();
+    releaseIfStillOurs(fd, ino);
+    throw e;
+  }
+  return sock;
+}
+
+function adoptServer(fd: number, backlog: number): Promise<net.Server> {
+  const ino = inodeOf(fd);
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    const onError = (e: Error) => {
+      releaseIfStillOurs(fd, ino);
+      reject(e);
+    };
+    server.once('error', onError);
+    // Node calls listen() again on an adopted fd; pass our backlog so it is not reset to 511.
+    server.listen({ fd, backlog, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve(server);
+    });
+  });
+}
+
+function inodeOf(fd: number): number {
+  return fstatSync(fd).ino;
+}
+
+function releaseIfStillOurs(fd: number, ino: number): void {
+  try {
+    if (fstatSync(fd).ino === ino) closeFd(fd);
+  } catch {
+    // Already closed: Node took ownership before failing and released it.
+  }
+}

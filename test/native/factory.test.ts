@@ -1,0 +1,142 @@
+// Both SocketFactory implementations on the host's loopback (sockets only): the native one
+// with no device and with device "lo" (SO_BINDTODEVICE for real, on an interface every host
+// has), and the plain one. Listeners adopted from native fds must receive and answer; upstream
+// sockets must get random ports, connect, time out and fail like Node's own.
+
+import dgram from 'node:dgram';
+import { readdirSync } from 'node:fs';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeFd, createSocket } from '../../src/native/binding.js';
+import { createNativeSocketFactory } from '../../src/net/native-factory.js';
+import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
+import type { Family, SocketFactory } from '../../src/net/socket-factory.js';
+
+const LOOPBACK: Record<Family, string> = { 4: '127.0.0.1', 6: '::1' };
+const cleanups: Array<() => void> = [];
+
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function track<T extends dgram.Socket | net.Server | net.Socket>(s: T): T {
+  cleanups.push(() => {
+    if (s instanceof net.Socket) s.destroy();
+    else if (s instanceof net.Server) s.close();
+    else s.close();
+  });
+  return s;
+}
+
+function once<T>(emitter: NodeJS.EventEmitter, event: string, ms = 3000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
+    emitter.once(event, (v: T) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+  });
+}
+
+const factories: Array<[string, () => SocketFactory]> = [
+  ['native, no device', () => createNativeSocketFactory(null)],
+  ['native, device lo', () => createNativeSocketFactory('lo')],
+  ['plain', () => createPlainSocketFactory()],
+];
+
+describe.each(factories)('%s', (_name, make) => {
+  describe.each<Family>([4, 6])('IPv%i', (family) => {
+    const address = LOOPBACK[family];
+
+    it('UDP listener receives and replies; udpClient gets a random port', async () => {
+      const f = make();
+      const server = track(await f.udpListener({ family, address, port: 0 }));
+      server.on('message', (msg, rinfo) => server.send(Buffer.concat([Buffer.from('re:'), msg]), rinfo.port, rinfo.address));
+      const { port } = server.address();
+
+      const a = track(await f.udpClient(family));
+      const b = track(await f.udpClient(family));
+      expect(a.address().port).toBeGreaterThan(0);
+      expect(a.address().port).not.toBe(b.address().port);
+      expect(a.address().address).toBe(family === 4 ? '0.0.0.0' : '::');
+
+      const reply = once<Buffer>(a, 'message');
+      a.send('ping', port, address);
+      expect((await reply).toString()).toBe('re:ping');
+    });
+
+    it('TCP listener accepts; tcpConnect connects and exchanges data', async () => {
+      const f = make();
+      const server = track(await f.tcpListener({ family, address, port: 0 }, 16));
+      server.on('connection', (c) => c.on('data', (d) => c.end(`re:${d.toString()}`)));
+      const { port } = server.address() as net.AddressInfo;
+
+      const sock = track(await f.tcpConnect(family, address, port, 2000));
+      expect(sock.remotePort).toBe(port);
+      sock.write('hello');
+      const chunks: Buffer[] = [];
+      sock.on('data', (d: Buffer) => chunks.push(d));
+      await once(sock, 'end');
+      expect(Buffer.concat(chunks).toString()).toBe('re:hello');
+    });
+
+    it('tcpConnect rejects with ECONNREFUSED when nothing listens', async () => {
+      const f = make();
+      const server = await f.tcpListener({ family, address, port: 0 }, 1);
+      const { port } = server.address() as net.AddressInfo;
+      await new Promise((r) => server.close(r));
+      await expect(f.tcpConnect(family, address, port, 2000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    });
+  });
+
+  it('tcpConnect times out with code ETIMEDOUT when the accept queue is full', async () => {
+    // A listener with backlog 0 that nobody accepts from (a raw fd from the native helper,
+    // never adopted): once its queue is full, Linux drops further SYNs, so connect() hangs
+    // until our timer fires.
+    const port = await freePort();
+    const fd = createSocket({ family: 4, type: 'tcp', address: '127.0.0.1', port, backlog: 0 });
+    cleanups.push(() => closeFd(fd));
+    for (let i = 0; i < 3; i++) track(net.connect(port, '127.0.0.1').on('error', () => {}));
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await expect(make().tcpConnect(4, '127.0.0.1', port, 300)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('tcpConnect rejects a host name (only IP literals, no lookup)', async () => {
+    await expect(make().tcpConnect(4, 'localhost', 53, 100)).rejects.toThrow(TypeError);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('native factory: failures', () => {
+  it('a missing device rejects with ENODEV and leaks no fd', async () => {
+    const f = createNativeSocketFactory(`nx${process.pid}`.slice(0, 15));
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 50; i++) {
+      await expect(f.udpListener({ family: 4, address: '127.0.0.1', port: 0 })).rejects.toMatchObject({ code: 'ENODEV' });
+      await expect(f.udpClient(6)).rejects.toMatchObject({ code: 'ENODEV' });
+      await expect(f.tcpListener({ family: 6, address: '::1', port: 0 }, 8)).rejects.toMatchObject({ code: 'ENODEV' });
+      await expect(f.tcpConnect(4, '127.0.0.1', 53, 100)).rejects.toMatchObject({ code: 'ENODEV' });
+    }
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
+  });
+
+  it('a busy TCP port rejects with EADDRINUSE and a hint', async () => {
+    const f = createNativeSocketFactory('lo');
+    const server = track(await f.tcpListener({ family: 4, address: '127.0.0.1', port: 0 }, 8));
+    const { port } = server.address() as net.AddressInfo;
+    await expect(f.tcpListener({ family: 4, address: '127.0.0.1', port }, 8)).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+      syscall: 'bind',
+      hint: expect.stringContaining('ss -ltnp'),
+    });
+  });
+});
