@@ -11,6 +11,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// Integration tests run the built binary (dist/main.js): build it from the sources under test.
+// The native helper is built by `npm ci` (npm run build:native rebuilds it).
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (tsc.status !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 const dir = mkdtempSync(join(tmpdir(), 'vrf-resolver-test-'));
 const out = join(dir, 'report.json');
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
