@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { ResolverError } from './errors.js';
 import { RCODE } from './dns/constants.js';
 import { nameToText } from './dns/name.js';
+import { rcodeName, typeName } from './dns/mnemonics.js';
 import { parseQuery, type Query } from './dns/query.js';
 import { errorForQuery, errorReply } from './dns/synth.js';
 import { replyLimit, serveAnswer, type Transport } from './dns/serve.js';
@@ -69,7 +70,7 @@ export class Resolver {
     }
     if (verdict.kind === 'error') {
       this.countRcode(verdict.rcode);
-      this.deps.log.debug({ client: ctx.client, fault: verdict.fault, rcode: verdict.rcode }, 'query rejected');
+      this.deps.log.debug({ client: ctx.client, fault: verdict.fault, rcode: rcodeName(verdict.rcode) }, 'query rejected');
       return errorReply(msg, verdict.rcode, verdict.questionEnd, verdict.edns, this.opts.maxUdpSize);
     }
     const q = verdict.query;
@@ -157,8 +158,8 @@ export class Resolver {
         client: ctx.client,
         transport: ctx.transport,
         qname: nameToText(q.msg.subarray(12, q.qnameEnd)),
-        qtype: q.qtype,
-        rcode,
+        qtype: typeName(q.qtype),
+        rcode: rcodeName(rcode),
         cache,
         upstream,
         ms: Math.round((this.deps.clock.now() - started) * 100) / 100,
