@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // so each file picks unique namespace names (see test/helpers/netns.ts).
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/native/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/fuzz/**/*.test.ts', 'test/native/**/*.test.ts', 'test/integration/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',

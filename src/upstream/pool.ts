@@ -90,6 +90,11 @@ export class UpstreamPool {
     }
     try {
       const reply = parseReply(raw);
+      // The exchanges match the question already (RFC 5452 section 3); serving depends on it
+      // (the client's question is patched over the stored one), so it is checked here again.
+      if (reply.qnameKey !== q.nameKey || reply.qtype !== q.qtype || reply.qclass !== q.qclass) {
+        throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'reply is for another question');
+      }
       if (reply.rcode !== RCODE.NOERROR && reply.rcode !== RCODE.NXDOMAIN) throw failureFor(server, reply.rcode);
       return buildAnswer(reply, q.edns !== null && q.edns.do, this.opts.ttl);
     } catch (e) {
