@@ -1,6 +1,11 @@
 // TCP listener (RFC 7766): our own two-octet framing, pipelined queries answered as each
 // completes (section 6.2.1.1, out of order allowed), an idle timeout (section 6.2.3), a cap on
 // connections and on queries in progress per connection. No DNS logic here.
+//
+// Under pressure (section 6.2.3: "servers MAY close idle connections when resources are short")
+// a new connection at the cap evicts the connection idle the longest, so a crowd of silent
+// connections cannot lock real clients out; only when every connection is busy is the new one
+// refused.
 
 import type net from 'node:net';
 import type { Logger } from 'pino';
@@ -18,13 +23,24 @@ export interface TcpLimits {
 /** Replies queued for a client that does not read them; past this the connection is closed. */
 const MAX_UNREAD_BYTES = 256 * 1024;
 
+interface Conn {
+  readonly sock: net.Socket;
+  inProgress: number;
+  /** performance.now() of the last byte received or reply sent. */
+  lastActive: number;
+}
+
 export function serveTcp(server: net.Server, label: string, handler: QueryHandler, limits: TcpLimits, log: Logger): Listener {
-  const conns = new Set<net.Socket>();
-  server.maxConnections = limits.maxConnections;
+  const conns = new Set<Conn>();
   server.on('connection', (sock) => {
-    conns.add(sock);
-    sock.on('close', () => conns.delete(sock));
-    handleConnection(sock, handler, limits, log, label);
+    if (conns.size >= limits.maxConnections && !evictIdlest(conns)) {
+      sock.destroy(); // every connection is busy: refuse this one
+      return;
+    }
+    const conn: Conn = { sock, inProgress: 0, lastActive: performance.now() };
+    conns.add(conn);
+    sock.on('close', () => conns.delete(conn));
+    handleConnection(conn, handler, limits, log, label);
   });
   server.on('error', (err) => log.warn({ err: err.message, listener: label }, 'TCP listener error'));
   return {
@@ -32,37 +48,49 @@ export function serveTcp(server: net.Server, label: string, handler: QueryHandle
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const c of conns) c.destroy();
+        for (const c of conns) c.sock.destroy();
       }),
   };
 }
 
-function handleConnection(sock: net.Socket, handler: QueryHandler, limits: TcpLimits, log: Logger, label: string): void {
+/** Closes the connection with nothing in progress that was active least recently. */
+function evictIdlest(conns: Set<Conn>): boolean {
+  let victim: Conn | undefined;
+  for (const c of conns) if (c.inProgress === 0 && (!victim || c.lastActive < victim.lastActive)) victim = c;
+  if (!victim) return false;
+  conns.delete(victim);
+  victim.sock.destroy();
+  return true;
+}
+
+function handleConnection(conn: Conn, handler: QueryHandler, limits: TcpLimits, log: Logger, label: string): void {
+  const { sock } = conn;
   const ctx: QueryContext = { transport: 'tcp', client: `${sock.remoteAddress}:${sock.remotePort}` };
   const decoder = new FrameDecoder(MAX_QUERY_LEN);
-  let inProgress = 0;
   let partialSince = 0; // when the bytes of an incomplete message started to arrive
   sock.setNoDelay(true);
   sock.setTimeout(limits.idleTimeoutMs);
   sock.on('timeout', () => {
     // Idle: nothing received for idleTimeoutMs. Keep it while replies are still being worked on.
-    if (inProgress === 0) sock.destroy();
+    if (conn.inProgress === 0) sock.destroy();
   });
   sock.on('error', () => sock.destroy()); // resets from clients are routine
 
   const reply = (out: Buffer | null) => {
-    inProgress--;
+    conn.inProgress--;
     if (sock.destroyed) return;
     if (out === null) {
       sock.destroy(); // unreadable or a response sent to us: nothing sensible to say on this stream
       return;
     }
+    conn.lastActive = performance.now();
     sock.write(frame(out));
-    if (sock.writableLength > MAX_UNREAD_BYTES) sock.destroy();
-    else if (sock.isPaused() && inProgress < limits.maxPipelined) sock.resume();
+    if (sock.writableLength > MAX_UNREAD_BYTES) sock.destroy(); // a client that never reads
+    else if (sock.isPaused() && conn.inProgress < limits.maxPipelined) sock.resume();
   };
 
   sock.on('data', (chunk: Buffer) => {
+    conn.lastActive = performance.now();
     decoder.push(chunk);
     for (;;) {
       const msg = decoder.next();
@@ -71,7 +99,7 @@ function handleConnection(sock: net.Socket, handler: QueryHandler, limits: TcpLi
         return;
       }
       if (msg === null) break;
-      inProgress++;
+      conn.inProgress++;
       try {
         const result = handler(Buffer.from(msg), ctx);
         if (result instanceof Promise) {
@@ -89,10 +117,9 @@ function handleConnection(sock: net.Socket, handler: QueryHandler, limits: TcpLi
       if (sock.destroyed) return;
     }
     // A message trickling in for longer than the idle timeout is cut off (slow-read defence).
-    const now = performance.now();
     if (decoder.pending === 0) partialSince = 0;
-    else if (partialSince === 0) partialSince = now;
-    else if (now - partialSince > limits.idleTimeoutMs) return void sock.destroy();
-    if (inProgress >= limits.maxPipelined) sock.pause();
+    else if (partialSince === 0) partialSince = conn.lastActive;
+    else if (conn.lastActive - partialSince > limits.idleTimeoutMs) return void sock.destroy();
+    if (conn.inProgress >= limits.maxPipelined) sock.pause();
   });
 }

@@ -8,14 +8,14 @@ import { App } from '../../src/app.js';
 import type { Config, Endpoint } from '../../src/config/types.js';
 import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
 
-export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; cache?: boolean }): Config {
+export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; cache?: boolean }): Config {
   return {
     vrf: null,
     server: {
       listen: o.listen,
       maxUdpSize: 1232,
       tcpIdleTimeoutMs: o.tcpIdleTimeoutMs ?? 2000,
-      tcpMaxConnections: 16,
+      tcpMaxConnections: o.tcpMaxConnections ?? 16,
       tcpMaxPipelined: 8,
     },
     upstream: {
