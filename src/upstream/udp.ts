@@ -15,9 +15,6 @@ export interface UdpExchange {
   (server: UpstreamServer, query: Buffer, question: Buffer, timeoutMs: number): Promise<Buffer>;
 }
 
-/** Datagrams we read per exchange before giving up on a flood of forgeries. */
-const MAX_DATAGRAMS = 256;
-
 export function createUdpExchange(factory: SocketFactory, stats: Stats): UdpExchange {
   return async (server, query, question, timeoutMs) => {
     let sock: dgram.Socket;
@@ -28,7 +25,8 @@ export function createUdpExchange(factory: SocketFactory, stats: Stats): UdpExch
     }
     const id = query.readUInt16BE(0);
     return new Promise<Buffer>((resolve, reject) => {
-      let seen = 0;
+      // No cap on stray datagrams: giving up would let a flood of forgeries beat the real reply.
+      // Each costs a comparison; the attempt's timeout bounds the exchange.
       let settled = false;
       const done = (err: Error | null, reply?: Buffer) => {
         if (settled) return;
@@ -51,10 +49,6 @@ export function createUdpExchange(factory: SocketFactory, stats: Stats): UdpExch
           stats.mismatchedReplies++;
         } else {
           done(null, msg);
-          return;
-        }
-        if (++seen >= MAX_DATAGRAMS) {
-          done(new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, `${seen} datagrams that do not answer our query`));
         }
       });
       sock.on('error', (e) =>
