@@ -36,9 +36,12 @@ const scenarios: Scenario[] = [
     qname: 'flood.example.test',
     upstream: (q, _t, r) => {
       const id = q.readUInt16BE(0);
-      for (let i = 0; i < 300; i++) r.replyFromOtherPort(ans('203.0.113.1')(q));
-      for (let i = 1; i <= 300; i++) r.reply(replyTo(q, { id: (id + i) & 0xffff, answers: [a(qnameOf(q), '203.0.113.2')] }));
-      for (let i = 0; i < 100; i++) r.reply(replyTo(q, { qname: `x${i}.example.test`, answers: [a(`x${i}.example.test`, '203.0.113.3')] }));
+      // Interleaved, 160 datagrams: within the default 208 KiB receive buffer, so few are dropped.
+      for (let i = 1; i <= 70; i++) {
+        r.replyFromOtherPort(ans('203.0.113.1')(q));
+        r.reply(replyTo(q, { id: (id + i) & 0xffff, answers: [a(qnameOf(q), '203.0.113.2')] }));
+        if (i % 7 === 0) r.reply(replyTo(q, { qname: `x${i}.example.test`, answers: [a(`x${i}.example.test`, '203.0.113.3')] }));
+      }
       setTimeout(() => r.reply(ans('192.0.2.1')(q)), 40);
     },
     rcode: 'NOERROR',
@@ -46,10 +49,10 @@ const scenarios: Scenario[] = [
     upstreamQueriesAfterRepeat: 1,
     check: (_r, app) => {
       // The kernel drops part of a burst past the socket's receive buffer: counts are bounds.
-      expect(app.stats.spoofedReplies).toBeGreaterThan(50);
-      expect(app.stats.spoofedReplies).toBeLessThanOrEqual(300);
-      expect(app.stats.mismatchedReplies).toBeGreaterThan(50);
-      expect(app.stats.mismatchedReplies).toBeLessThanOrEqual(400);
+      expect(app.stats.spoofedReplies).toBeGreaterThan(10);
+      expect(app.stats.spoofedReplies).toBeLessThanOrEqual(70);
+      expect(app.stats.mismatchedReplies).toBeGreaterThan(10);
+      expect(app.stats.mismatchedReplies).toBeLessThanOrEqual(80);
     },
   },
   {
