@@ -56,3 +56,15 @@ describe('DnsCache with a manual clock', () => {
     expect(c.get('a')).toBeDefined();
   });
 });
+
+describe('DnsCache byte bound', () => {
+  it('evicts least recently used entries to stay under maxBytes, whatever the entry count allows', () => {
+    const c = new DnsCache({ maxEntries: 1000, maxBytes: 10_000, clock: new ManualClock() });
+    const big = (n: number): Answer => ({ ...answer(60), wire: Buffer.alloc(n) });
+    for (let i = 0; i < 50; i++) c.storeAnswer(`k${i}`, big(1000));
+    expect(c.bytes).toBeLessThanOrEqual(10_000);
+    expect(c.size).toBeLessThan(10);
+    expect(c.get('k49')).toBeDefined();
+    expect(c.get('k0')).toBeUndefined();
+  });
+});
