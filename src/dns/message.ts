@@ -5,6 +5,7 @@
 
 import { HEADER_LEN, TYPE } from './constants.js';
 import { WireError, lowerKey, readName } from './name.js';
+import { readRecord } from './record.js';
 
 export const Section = { Answer: 0, Authority: 1, Additional: 2 } as const;
 export type Section = (typeof Section)[keyof typeof Section];
@@ -66,33 +67,25 @@ export function parseReply(msg: Buffer): Reply {
   let opt: ReplyOpt | null = null;
   for (const section of [Section.Answer, Section.Authority, Section.Additional]) {
     for (let i = 0; i < counts[section]; i++) {
-      const owner = readName(msg, pos);
-      pos = owner.next;
-      if (pos + 10 > msg.length) throw new WireError('truncated');
-      const type = msg.readUInt16BE(pos);
-      const klass = msg.readUInt16BE(pos + 2);
-      const ttl = msg.readUInt32BE(pos + 4);
-      const rdlen = msg.readUInt16BE(pos + 8);
-      pos += 10;
-      if (pos + rdlen > msg.length) throw new WireError('rdlength');
-      if (type === TYPE.OPT) {
+      const rr = readRecord(msg, pos);
+      pos = rr.next;
+      if (rr.type === TYPE.OPT) {
         if (section !== Section.Additional) throw new WireError('opt-section');
-        if (owner.wire.length !== 1) throw new WireError('opt-owner');
+        if (rr.owner.length !== 1) throw new WireError('opt-owner');
         if (opt) throw new WireError('opt-duplicate');
-        opt = { udpSize: klass, extRcode: ttl >>> 24, version: (ttl >>> 16) & 0xff, do: (ttl & 0x8000) !== 0 };
+        opt = { udpSize: rr.klass, extRcode: rr.ttl >>> 24, version: (rr.ttl >>> 16) & 0xff, do: (rr.ttl & 0x8000) !== 0 };
       } else {
         records.push({
           section,
-          owner: owner.wire,
-          ownerKey: lowerKey(owner.wire),
-          type,
-          klass,
-          ttl: ttl > 0x7fffffff ? 0 : ttl, // RFC 2181 section 8: a TTL with the top bit set means zero
-          rdataOff: pos,
-          rdlen,
+          owner: rr.owner,
+          ownerKey: lowerKey(rr.owner),
+          type: rr.type,
+          klass: rr.klass,
+          ttl: rr.ttl > 0x7fffffff ? 0 : rr.ttl, // RFC 2181 section 8: a TTL with the top bit set means zero
+          rdataOff: rr.rdataOff,
+          rdlen: rr.rdlen,
         });
       }
-      pos += rdlen;
     }
   }
   if (pos !== msg.length) throw new WireError('trailing-bytes');

@@ -18,7 +18,8 @@ import {
   RCODE,
   TYPE,
 } from './constants.js';
-import { WireError, lowerKey, readName, type WireFault } from './name.js';
+import { WireError, lowerKey, type WireFault } from './name.js';
+import { readRecord } from './record.js';
 
 /**
  * Queries larger than this are dropped unread. A query is one question plus an OPT record with
@@ -158,22 +159,14 @@ function readAdditional(msg: Buffer, start: number, count: number): Edns | null 
   let pos = start;
   let edns: Edns | null = null;
   for (let i = 0; i < count; i++) {
-    const owner = readName(msg, pos);
-    pos = owner.next;
-    if (pos + 10 > msg.length) throw new WireError('truncated');
-    const type = msg.readUInt16BE(pos);
-    const klass = msg.readUInt16BE(pos + 2);
-    const ttl = msg.readUInt32BE(pos + 4);
-    const rdlen = msg.readUInt16BE(pos + 8);
-    pos += 10;
-    if (pos + rdlen > msg.length) throw new WireError('rdlength');
-    if (type === TYPE.OPT) {
-      if (owner.wire.length !== 1) throw new WireError('opt-owner');
+    const rr = readRecord(msg, pos);
+    pos = rr.next;
+    if (rr.type === TYPE.OPT) {
+      if (rr.owner.length !== 1) throw new WireError('opt-owner');
       if (edns) throw new WireError('opt-duplicate');
-      checkOptions(msg, pos, pos + rdlen);
-      edns = { udpSize: Math.max(512, klass), version: (ttl >>> 16) & 0xff, do: (ttl & EDNS_DO) !== 0 };
+      checkOptions(msg, rr.rdataOff, rr.next);
+      edns = { udpSize: Math.max(512, rr.klass), version: (rr.ttl >>> 16) & 0xff, do: (rr.ttl & EDNS_DO) !== 0 };
     }
-    pos += rdlen;
   }
   // RFC 9267 section 5 warns against reading past the counted records; we refuse them instead.
   if (pos !== msg.length) throw new WireError('trailing-bytes');
