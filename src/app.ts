@@ -1,22 +1,25 @@
 // Composition root: builds everything one instance needs for one VRF from a validated Config,
-// and owns start/close. The socket factories and the clock are passed in, so tests can run the
-// whole instance on plain loopback sockets and the binary on VRF-bound ones.
+// and owns start, reload and close. The socket factories and the clock are passed in, so tests
+// can run the whole instance on plain loopback sockets and the binary on VRF-bound ones.
+//
+// The listeners call a handler that reads the current pipeline at each query, so a reload
+// swaps the pipeline (pool, resolver, maybe the cache) without touching a socket; listeners
+// change only where Listen= changed (app/reload-plan.ts has the rules).
 
 import type { Logger } from 'pino';
-import { ListenError } from './errors.js';
-import type { Config, Endpoint } from './config/types.js';
+import type { Config } from './config/types.js';
 import type { SocketFactory } from './net/socket-factory.js';
 import { systemClock, type Clock } from './clock.js';
-import { DnsCache } from './cache/cache.js';
-import { Resolver } from './resolver.js';
-import { UpstreamPool } from './upstream/pool.js';
-import { UpstreamHealth } from './upstream/health.js';
-import { toUpstreamServer } from './upstream/server.js';
-import { createUdpExchange } from './upstream/udp.js';
-import { createTcpExchange } from './upstream/tcp.js';
-import { serveUdp, type Listener, type QueryHandler } from './server/udp.js';
-import { serveTcp } from './server/tcp.js';
+import type { DnsCache } from './cache/cache.js';
+import type { Resolver } from './resolver.js';
+import type { UpstreamHealth } from './upstream/health.js';
+import type { QueryHandler } from './server/udp.js';
+import type { TcpLimits } from './server/tcp.js';
 import { newStats, type Stats } from './stats.js';
+import { buildPipeline, type Pipeline, type PipelineDeps } from './app/pipeline.js';
+import { ListenerSet } from './app/listeners.js';
+import { endpointLabels, planReload, type ReloadPlan } from './app/reload-plan.js';
+import type { ActivatedSocket } from './systemd/listen-fds.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -26,52 +29,48 @@ export interface AppDeps {
   readonly upstreamFactory: SocketFactory;
   readonly log: Logger;
   readonly clock?: Clock;
+  /** Sockets passed by systemd (socket activation): served in place of config.server.listen. */
+  readonly activated?: readonly ActivatedSocket[];
 }
 
-/** Backlog of each TCP listener; small, the connection cap does the real limiting. */
-const TCP_BACKLOG = 128;
+export interface ReloadResult {
+  readonly applied: boolean;
+  readonly plan: ReloadPlan;
+  /** Why it was not applied. */
+  readonly error?: string;
+}
 
 export class App {
-  readonly stats: Stats;
-  readonly cache: DnsCache | null;
-  readonly resolver: Resolver;
-  readonly health: UpstreamHealth;
-  private listeners: Listener[] = [];
+  readonly stats: Stats = newStats();
+  private config: Config;
+  private pipeline: Pipeline;
+  private readonly listeners: ListenerSet;
+  private readonly pipelineDeps: PipelineDeps;
 
   private constructor(private readonly deps: AppDeps) {
-    const { config, log } = deps;
-    const clock = deps.clock ?? systemClock;
-    this.stats = newStats();
-    this.cache = config.cache.enabled ? new DnsCache({ maxEntries: config.cache.maxEntries, clock }) : null;
-    const servers = config.upstream.servers.map(toUpstreamServer);
-    this.health = new UpstreamHealth(servers, clock);
-    const pool = new UpstreamPool(
-      {
-        attemptTimeoutMs: config.upstream.attemptTimeoutMs,
-        queryTimeoutMs: config.upstream.queryTimeoutMs,
-        ednsUdpSize: config.upstream.ednsUdpSize,
-        ttl: config.cache,
-      },
-      {
-        health: this.health,
-        udp: createUdpExchange(deps.upstreamFactory, this.stats),
-        tcp: createTcpExchange(deps.upstreamFactory),
-        clock,
-        log,
-        stats: this.stats,
-      },
-    );
-    this.resolver = new Resolver(
-      { maxUdpSize: config.server.maxUdpSize, maxInflight: config.upstream.maxInflight, failureTtlSec: config.cache.failureTtlSec },
-      { cache: this.cache, upstream: pool, clock, log, stats: this.stats },
-    );
+    this.config = deps.config;
+    this.pipelineDeps = { upstreamFactory: deps.upstreamFactory, clock: deps.clock ?? systemClock, log: deps.log, stats: this.stats };
+    this.pipeline = buildPipeline(this.config, this.pipelineDeps);
+    const handler: QueryHandler = (msg, ctx) => this.pipeline.resolver.handle(msg, ctx);
+    // serveTcp reads these at each connection and query: kept listeners follow a reload.
+    const app = this;
+    const limits: TcpLimits = {
+      get idleTimeoutMs() { return app.config.server.tcpIdleTimeoutMs; },
+      get maxConnections() { return app.config.server.tcpMaxConnections; },
+      get maxPipelined() { return app.config.server.tcpMaxPipelined; },
+    };
+    this.listeners = new ListenerSet({ factory: deps.listenFactory, handler, limits, log: deps.log });
   }
 
-  /** Opens every listener (UDP and TCP on each listen address) or none: on failure all are closed. */
+  /**
+   * Opens every listener (UDP and TCP on each listen address) or none: on failure all are
+   * closed. With `activated` sockets, serves those instead and opens none.
+   */
   static async start(deps: AppDeps): Promise<App> {
     const app = new App(deps);
     try {
-      for (const ep of deps.config.server.listen) await app.listen(ep);
+      if (deps.activated !== undefined && deps.activated.length > 0) app.listeners.adopt(deps.activated);
+      else for (const ep of deps.config.server.listen) await app.listeners.open(ep);
     } catch (e) {
       await app.close();
       throw e;
@@ -79,33 +78,88 @@ export class App {
     return app;
   }
 
-  get listenerLabels(): string[] {
-    return this.listeners.map((l) => l.label);
+  get currentConfig(): Config {
+    return this.config;
   }
 
-  private async listen(ep: Endpoint): Promise<void> {
-    const { listenFactory, config, log } = this.deps;
-    const handler: QueryHandler = (msg, ctx) => this.resolver.handle(msg, ctx);
-    const where = `${ep.family === 6 ? `[${ep.address}]` : ep.address}:${ep.port}${listenFactory.device ? ` on ${listenFactory.device}` : ''}`;
-    try {
-      const udp = await listenFactory.udpListener(ep);
-      this.listeners.push(serveUdp(udp, `udp ${where}`, handler, log));
-    } catch (e) {
-      throw new ListenError(`udp ${where}`, e);
+  get cache(): DnsCache | null {
+    return this.pipeline.cache;
+  }
+
+  get resolver(): Resolver {
+    return this.pipeline.resolver;
+  }
+
+  get health(): UpstreamHealth {
+    return this.pipeline.health;
+  }
+
+  get listenerLabels(): string[] {
+    return this.listeners.labels;
+  }
+
+  get socketActivated(): boolean {
+    return this.listeners.socketActivated;
+  }
+
+  /**
+   * Applies a new configuration, or none of it: new listeners are opened first, and if one
+   * fails (or the VRF changed) the old configuration keeps serving untouched. Logs the outcome.
+   * Callers serialize reloads (main.ts queues SIGHUPs).
+   */
+  async reload(next: Config): Promise<ReloadResult> {
+    const { log } = this.deps;
+    const plan = planReload(this.config, next);
+    if (plan.refused.length > 0) return this.refuse(plan, plan.refused.join('; '));
+
+    const listenChanged = plan.listen.added.length > 0 || plan.listen.removed.length > 0;
+    const opened = [];
+    if (!this.socketActivated) {
+      try {
+        for (const ep of plan.listen.added) {
+          await this.listeners.open(ep);
+          opened.push(ep);
+        }
+      } catch (e) {
+        await this.listeners.closeEndpoints(opened);
+        return this.refuse(plan, (e as Error).message);
+      }
     }
-    try {
-      const tcp = await listenFactory.tcpListener(ep, TCP_BACKLOG);
-      const s = config.server;
-      const limits = { idleTimeoutMs: s.tcpIdleTimeoutMs, maxConnections: s.tcpMaxConnections, maxPipelined: s.tcpMaxPipelined };
-      this.listeners.push(serveTcp(tcp, `tcp ${where}`, handler, limits, log));
-    } catch (e) {
-      throw new ListenError(`tcp ${where}`, e);
+
+    const old = this.pipeline;
+    if (plan.rebuildPipeline) {
+      this.pipeline = buildPipeline(next, this.pipelineDeps, {
+        ...(plan.cache === 'kept' && { cache: old.cache }),
+        ...(plan.keepHealth && { health: old.health }),
+      });
+      if (plan.cache !== 'kept') old.cache?.clear(); // queries still in flight store into it: harmless
     }
+    this.config = next;
+    log.level = next.logLevel;
+    this.listeners.setMaxConnections(next.server.tcpMaxConnections);
+    if (!this.socketActivated) await this.listeners.closeEndpoints(plan.listen.removed);
+
+    log.info(
+      {
+        changed: plan.changed,
+        ...(listenChanged && this.socketActivated
+          ? { listenIgnored: 'the listeners come from the systemd socket unit; Listen= changes apply there' }
+          : { listenersAdded: endpointLabels(plan.listen.added), listenersRemoved: endpointLabels(plan.listen.removed) }),
+        cache: plan.cache,
+        cacheEntries: this.pipeline.cache?.size ?? 0,
+        listeners: this.listenerLabels,
+      },
+      plan.changed.length === 0 ? 'configuration reloaded, nothing changed' : 'configuration reloaded',
+    );
+    return { applied: true, plan };
+  }
+
+  private refuse(plan: ReloadPlan, error: string): ReloadResult {
+    this.deps.log.error({ code: 'VR_ERR_CONFIG', err: error, changed: plan.changed }, 'reload refused; the old configuration keeps serving');
+    return { applied: false, plan, error };
   }
 
   async close(): Promise<void> {
-    const all = this.listeners;
-    this.listeners = [];
-    await Promise.all(all.map((l) => l.close()));
+    await this.listeners.close();
   }
 }

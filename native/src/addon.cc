@@ -1,12 +1,13 @@
-// Entry point of the vrf_socket addon: gathers the exports of each .cc file.
-// A future sd_notify sender (AF_UNIX datagram) goes in its own notify.cc with an InitNotify
-// declared in addon.h and called below.
+// Entry point of the vrf_socket addon: gathers the exports of each .cc file (each declares
+// its Init* in addon.h).
 #include "addon.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vrf::InitSocket(env, exports);
+  vrf::InitNotify(env, exports);
+  vrf::InitListenFd(env, exports);
   return exports;
 }
 

@@ -12,6 +12,13 @@ namespace vrf {
 // socket.cc: createSocket(opts) -> fd, closeFd(fd).
 void InitSocket(Napi::Env env, Napi::Object exports);
 
+// notify.cc: sdNotify(path, message), one datagram to $NOTIFY_SOCKET (sd_notify(3)).
+void InitNotify(Napi::Env env, Napi::Object exports);
+
+// listen_fd.cc: listenFdInfo(fd) -> { type, family, address, port, device, listening } of a
+// socket passed by the service manager (LISTEN_FDS); sets FD_CLOEXEC on it.
+void InitListenFd(Napi::Env env, Napi::Object exports);
+
 // Where a failed system call was aimed; every field is optional and copied onto the error.
 struct ErrorContext {
   std::optional<std::string> device;

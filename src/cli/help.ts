@@ -31,7 +31,13 @@ Usage: vrf-resolver COMMAND [FLAGS]
 Commands:
   run                  run the resolver for one VRF, in the foreground
   check-config FILE    validate a config file, print the effective settings
+  ensure-loopback      add 127.0.0.1/8 and ::1/128 to the VRF device when
+                       missing (needs CAP_NET_ADMIN; the unit runs it first)
   help [COMMAND]       help for run, check-config, or config (every file key)
+
+"run", "check-config" and "ensure-loopback" also take --instance NAME, as the
+unit vrf-resolver@NAME does: config ${CONFIG_DIR}/NAME.conf (optional) plus
+its drop-ins, and NAME as the VRF ("default": the default VRF).
 
 Example, a resolver for the management VRF "mgmt":
   ip addr add 127.0.0.1/8 dev mgmt; ip addr add ::1/128 dev mgmt
@@ -58,7 +64,9 @@ export function runHelp(): string {
     '',
     'Flags:',
     flagEntry('--config FILE', 'config file, a [Resolve] section; drop-ins in FILE.d/*.conf',
-      `default: none; the unit passes ${CONFIG_DIR}/NAME.conf`),
+      'default: none'),
+    flagEntry('--instance NAME', `the unit's instance: --vrf NAME plus ${CONFIG_DIR}/NAME.conf if it exists`,
+      'default: none'),
   ];
   for (const key of OPTION_KEYS) {
     const spec = optionSpec(key);
@@ -73,12 +81,13 @@ export function runHelp(): string {
 export function checkConfigHelp(): string {
   return [
     'Usage: vrf-resolver check-config FILE [FLAGS]',
+    '       vrf-resolver check-config --instance NAME [FLAGS]',
     '',
     wrap('Reads FILE and its drop-ins (FILE.d/*.conf) and the same flags as "run", then prints every ' +
       'problem with its place (file:line key, or the flag), or a summary of the effective settings: ' +
       'the VRF, the listeners, the upstream servers and where they came from, the cache. ' +
-      'Exits 0 when the configuration is valid, 1 otherwise. The systemd unit runs it before starting:'),
-    `  vrf-resolver check-config ${CONFIG_DIR}/%i.conf --vrf %i`,
+      'Exits 0 when the configuration is valid, 78 (EX_CONFIG) otherwise. The systemd unit runs it before starting:'),
+    '  vrf-resolver check-config --instance %i',
     '',
     'Flags:',
     flagEntry('--vrf NAME', 'the instance name; overrides VRF= in the file', ''),

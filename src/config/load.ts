@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import type { Config, Endpoint, LogLevel } from './types.js';
+import type { Config, Endpoint, LogFormat, LogLevel } from './types.js';
 import { OPTIONS, optionSpec, parseBool, parseEnum, parseInteger, type OptionKey } from './schema.js';
 import { emptyLayered, layer, parseIni, type Assignment, type Layered } from './ini.js';
 import { describeReadError, readResolvConf } from './resolv-conf.js';
@@ -31,6 +31,11 @@ export interface LoadOptions {
   readonly flags: CliFlags;
   /** The systemd instance name (%i); the VRF when neither VRF= nor --vrf says otherwise. */
   readonly instance?: string;
+  /**
+   * A missing `file` is no problem (its drop-ins are still read): a systemd instance's
+   * /etc/vrf-resolver/NAME.conf is optional. Any other read error still is one.
+   */
+  readonly fileOptional?: boolean;
 }
 
 const DNS_PORT = 53;
@@ -74,7 +79,8 @@ function inFileOrder(problems: readonly ConfigProblem[], files: readonly string[
 }
 
 function configFiles(opts: LoadOptions, problems: ConfigProblem[]): string[] {
-  const files = opts.file === undefined ? [] : [opts.file];
+  const absent = opts.file === undefined || (opts.fileOptional === true && !existsSync(opts.file));
+  const files = absent || opts.file === undefined ? [] : [opts.file];
   const auto = opts.dropInDir === 'auto';
   const dir = auto ? (opts.file === undefined ? undefined : `${opts.file}.d`) : opts.dropInDir;
   if (dir === undefined || (auto && !existsSync(dir))) return files;
@@ -192,6 +198,15 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       `UpstreamTimeoutMs (${attemptTimeoutMs}) is greater than QueryTimeoutMs (${queryTimeoutMs}): no server would get its full time`);
   }
 
+  let logFormat: LogFormat | undefined; // absent: auto, decided when the logger is made
+  const format = given('LogFormat');
+  if (format !== undefined) {
+    const p = parseEnum(OPTIONS.LogFormat, format.value);
+    if (!p.ok) report(format.path, p.message);
+    else if (p.value !== 'auto') logFormat = p.value;
+  }
+  const addLoopback = given('AddLoopbackAddresses') === undefined ? undefined : bool('AddLoopbackAddresses');
+
   let logLevel: LogLevel = OPTIONS.LogLevel.default;
   const level = given('LogLevel');
   if (level !== undefined) {
@@ -212,6 +227,9 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     },
     cache,
     logLevel,
+    // Only when set, so a Config literal without them (tests) means the defaults.
+    ...(logFormat !== undefined && { logFormat }),
+    ...(addLoopback !== undefined && { addLoopbackAddresses: addLoopback }),
     sources: [...new Set(unique.map((s) => s.origin))],
   };
 }

@@ -6,6 +6,7 @@
 import type { LogLevel } from './types.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LogLevel[];
+export const LOG_FORMATS = ['auto', 'json', 'journal'] as const;
 
 /** A command-line flag that sets an option (a later flag for a list replaces the file's list). */
 export interface FlagSpec {
@@ -142,6 +143,18 @@ export const OPTIONS = {
   LogLevel: {
     kind: 'enum', default: 'info', values: LOG_LEVELS, flag: { name: '--log-level', arg: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')}` },
     doc: `Least severe messages logged: ${LOG_LEVELS.join(', ')}. debug logs one line per query.`,
+  },
+  LogFormat: {
+    kind: 'enum', default: 'auto', values: LOG_FORMATS,
+    doc: 'json: one JSON object per line. journal: one line per event with a <N> syslog priority prefix, which journald ' +
+      'turns into the priority (journalctl -p warning). auto: journal when standard output is the journal (systemd sets ' +
+      'JOURNAL_STREAM), else json.',
+  },
+  AddLoopbackAddresses: {
+    kind: 'bool', default: true,
+    doc: 'Before the resolver starts, add 127.0.0.1/8 and ::1/128 to the VRF device when a Listen= address needs them and ' +
+      'they are missing, and log what was added. Done by vrf-resolver ensure-loopback, which the systemd unit runs as a ' +
+      'privileged ExecStartPre= step (CAP_NET_ADMIN); the resolver itself never changes the network. Nothing to do in the default VRF.',
   },
 } as const satisfies Record<string, OptionSpec>;
 

@@ -13,6 +13,9 @@ export interface Endpoint {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** How log lines are written: JSON objects, or journald lines with a <N> priority prefix. */
+export type LogFormat = 'json' | 'journal';
+
 export interface CacheConfig {
   readonly enabled: boolean;
   /** Bound on the number of cached answers (lru-cache capacity). */
@@ -63,6 +66,16 @@ export interface Config {
   readonly upstream: UpstreamConfig;
   readonly cache: CacheConfig;
   readonly logLevel: LogLevel;
+  /**
+   * LogFormat=; absent means "auto" (the default): journal when stdout is the journal
+   * (JOURNAL_STREAM), else json. Decided at start by log.ts, not here.
+   */
+  readonly logFormat?: LogFormat;
+  /**
+   * AddLoopbackAddresses=; absent means yes (the default): 127.0.0.1/8 and ::1/128 are added to
+   * the VRF device when a listener needs them (systemd/loopback.ts).
+   */
+  readonly addLoopbackAddresses?: boolean;
   /** Where the upstream list came from, for logs and `check-config` ("DNS=", a resolv.conf path...). */
   readonly sources: readonly string[];
 }

@@ -29,7 +29,7 @@ export interface CreateSocketOptions {
   readonly backlog?: number;
 }
 
-export type NativeSyscall = 'socket' | 'setsockopt' | 'bind' | 'listen' | 'close';
+export type NativeSyscall = 'socket' | 'setsockopt' | 'bind' | 'listen' | 'close' | 'sendto' | 'getsockopt' | 'getsockname' | 'fcntl';
 
 /** What the helper throws when a system call fails: Node's SystemError shape plus a hint. */
 export interface NativeSocketError extends Error {
@@ -45,9 +45,25 @@ export interface NativeSocketError extends Error {
   readonly hint?: string;
 }
 
+/** What listenFdInfo() finds out about a socket passed by the service manager. */
+export interface ListenFdInfo {
+  readonly type: 'udp' | 'tcp' | 'other';
+  /** 0: neither IPv4 nor IPv6 (an AF_UNIX socket, say). */
+  readonly family: 4 | 6 | 0;
+  /** SO_ACCEPTCONN: a TCP socket on which listen() was called. */
+  readonly listening: boolean;
+  /** SO_BINDTODEVICE; null when the socket is not bound to a device. */
+  readonly device: string | null;
+  /** getsockname(); null for families other than IPv4 and IPv6. */
+  readonly address: string | null;
+  readonly port: number | null;
+}
+
 interface NativeAddon {
   createSocket(opts: CreateSocketOptions): number;
   closeFd(fd: number): void;
+  sdNotify(path: string, message: string): void;
+  listenFdInfo(fd: number): ListenFdInfo;
 }
 
 /** The directory holding vrf-resolver's package.json, from src/native/ or dist/native/. */
@@ -112,6 +128,24 @@ export function createSocket(opts: CreateSocketOptions): number {
 /** Closes an fd that Node did not adopt. Throws NativeSocketError (EBADF) if it is not open. */
 export function closeFd(fd: number): void {
   load().closeFd(fd);
+}
+
+/**
+ * Sends `message` as one datagram to the notification socket at `path` ($NOTIFY_SOCKET: a path,
+ * or an abstract name starting with '@'), as sd_notify(3) does. Throws TypeError on a bad path
+ * and NativeSocketError (syscall 'socket' or 'sendto', address = path) when sending fails.
+ */
+export function sdNotify(path: string, message: string): void {
+  load().sdNotify(path, message);
+}
+
+/**
+ * Type, family, bound address and device of an fd passed by the service manager (LISTEN_FDS);
+ * sets FD_CLOEXEC on it as sd_listen_fds(3) does. Throws NativeSocketError (EBADF, ENOTSOCK)
+ * when the fd is not an open socket, and leaves it untouched then.
+ */
+export function listenFdInfo(fd: number): ListenFdInfo {
+  return load().listenFdInfo(fd);
 }
 
 export function isNativeSocketError(e: unknown): e is NativeSocketError {

@@ -37,7 +37,7 @@ describe('help texts', () => {
   });
 
   it('"help check-config" shows the systemd use', () => {
-    expect(checkConfigHelp()).toContain('vrf-resolver check-config /etc/vrf-resolver/%i.conf --vrf %i');
+    expect(checkConfigHelp()).toContain('vrf-resolver check-config --instance %i');
   });
 
   it('has a text for every topic parseArgs accepts, and none for others', () => {

@@ -1,0 +1,121 @@
+// The listeners of one instance, grouped by endpoint (UDP and TCP on one address and port),
+// so a reload can open, keep and close them per endpoint. Sockets come from the socket factory
+// (bound to the VRF device), or from systemd (socket activation, see systemd/listen-fds.ts).
+
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { ListenError } from '../errors.js';
+import type { Endpoint } from '../config/types.js';
+import { sameEndpoint } from '../config/endpoint.js';
+import type { SocketFactory } from '../net/socket-factory.js';
+import { serveUdp, type Listener, type QueryHandler } from '../server/udp.js';
+import { serveTcp, type TcpLimits } from '../server/tcp.js';
+import type { ActivatedSocket } from '../systemd/listen-fds.js';
+
+/** Backlog of each TCP listener; small, the connection cap does the real limiting. */
+const TCP_BACKLOG = 128;
+
+interface Group {
+  readonly endpoint: Endpoint;
+  readonly listeners: Listener[];
+  readonly tcpServers: net.Server[];
+}
+
+export interface ListenerSetDeps {
+  readonly factory: SocketFactory;
+  readonly handler: QueryHandler;
+  /** Read at each connection and query, so a reload can change them for kept listeners. */
+  readonly limits: TcpLimits;
+  readonly log: Logger;
+}
+
+export class ListenerSet {
+  private groups: Group[] = [];
+  /** True when the listeners came from systemd: Listen= does not apply then. */
+  private activated = false;
+
+  constructor(private readonly deps: ListenerSetDeps) {}
+
+  get labels(): string[] {
+    return this.groups.flatMap((g) => g.listeners.map((l) => l.label));
+  }
+
+  get socketActivated(): boolean {
+    return this.activated;
+  }
+
+  /** UDP and TCP on `ep`, or neither: a TCP failure closes the UDP listener just opened. */
+  async open(ep: Endpoint): Promise<void> {
+    const { factory, handler, limits, log } = this.deps;
+    const where = this.where(ep);
+    const group: Group = { endpoint: ep, listeners: [], tcpServers: [] };
+    try {
+      let udp;
+      try {
+        udp = await factory.udpListener(ep);
+      } catch (e) {
+        throw new ListenError(`udp ${where}`, e);
+      }
+      group.listeners.push(serveUdp(udp, `udp ${where}`, handler, log));
+      let tcp;
+      try {
+        tcp = await factory.tcpListener(ep, TCP_BACKLOG);
+      } catch (e) {
+        throw new ListenError(`tcp ${where}`, e);
+      }
+      group.tcpServers.push(tcp);
+      group.listeners.push(serveTcp(tcp, `tcp ${where}`, handler, limits, log));
+    } catch (e) {
+      await closeGroup(group);
+      throw e;
+    }
+    this.groups.push(group);
+  }
+
+  /** Serves the sockets systemd passed, in place of opening any. */
+  adopt(sockets: readonly ActivatedSocket[]): void {
+    const { handler, limits, log } = this.deps;
+    this.activated = true;
+    for (const s of sockets) {
+      let group = this.groups.find((g) => sameEndpoint(g.endpoint, s.endpoint));
+      if (!group) {
+        group = { endpoint: s.endpoint, listeners: [], tcpServers: [] };
+        this.groups.push(group);
+      }
+      const label = `${s.transport} ${this.where(s.endpoint)} (from systemd, ${s.fd.name})`;
+      if (s.transport === 'udp') {
+        group.listeners.push(serveUdp(s.socket, label, handler, log));
+      } else {
+        group.tcpServers.push(s.server);
+        group.listeners.push(serveTcp(s.server, label, handler, limits, log));
+      }
+    }
+  }
+
+  /** TCPMaxConnections for every TCP listener (serveTcp set it once; a reload may change it). */
+  setMaxConnections(n: number): void {
+    for (const g of this.groups) for (const s of g.tcpServers) s.maxConnections = n;
+  }
+
+  /** Closes the listeners on these endpoints. */
+  async closeEndpoints(eps: readonly Endpoint[]): Promise<void> {
+    const gone = this.groups.filter((g) => eps.some((ep) => sameEndpoint(ep, g.endpoint)));
+    this.groups = this.groups.filter((g) => !gone.includes(g));
+    await Promise.all(gone.map(closeGroup));
+  }
+
+  async close(): Promise<void> {
+    const all = this.groups;
+    this.groups = [];
+    await Promise.all(all.map(closeGroup));
+  }
+
+  private where(ep: Endpoint): string {
+    const device = this.deps.factory.device;
+    return `${ep.family === 6 ? `[${ep.address}]` : ep.address}:${ep.port}${device ? ` on ${device}` : ''}`;
+  }
+}
+
+async function closeGroup(g: Group): Promise<void> {
+  await Promise.all(g.listeners.map((l) => l.close()));
+}
