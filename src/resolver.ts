@@ -13,6 +13,7 @@ import { parseQuery, type Query } from './dns/query.js';
 import { errorForQuery, errorReply } from './dns/synth.js';
 import { replyLimit, serveAnswer, type Transport } from './dns/serve.js';
 import type { DnsCache } from './cache/cache.js';
+import type { Answer } from './dns/answer.js';
 import type { Resolved } from './upstream/pool.js';
 import type { Clock } from './clock.js';
 import type { Stats } from './stats.js';
@@ -45,7 +46,7 @@ export interface ResolverDeps {
   readonly stats: Stats;
 }
 
-type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'failure-cached' | 'overloaded';
+type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'failure-cached' | 'overloaded' | 'stale';
 
 export class Resolver {
   private readonly inflight = new Map<string, Promise<Resolved>>();
@@ -86,6 +87,9 @@ export class Resolver {
       return reply;
     }
     stats.cacheMisses++;
+    // RFC 8767 section 4: while a failed refresh is recent, the stale answer goes out at once.
+    const stale = cache?.stale(q.key);
+    if (stale?.held) return this.serveStale(stale.answer, q, ctx, limit, started);
     return this.miss(q, ctx, limit, started);
   }
 
@@ -111,8 +115,17 @@ export class Resolver {
       this.logQuery(q, ctx, started, outcome, answer.rcode, server);
       return serveAnswer(answer, q, answer.ttlSec, limit, this.opts.maxUdpSize);
     } catch (e) {
+      const stale = this.deps.cache?.stale(q.key);
+      if (stale) return this.serveStale(stale.answer, q, ctx, limit, started);
       return this.fail(q, ctx, started, outcome, e);
     }
+  }
+
+  /** An expired answer, because upstream could not refresh it (RFC 8767): TTL 30, EDE 3. */
+  private serveStale(answer: Answer, q: Query, ctx: QueryContext, limit: number, started: number): Buffer {
+    this.deps.stats.staleServed++;
+    this.logQuery(q, ctx, started, 'stale', answer.rcode, null);
+    return serveAnswer(answer, q, 0, limit, this.opts.maxUdpSize, true);
   }
 
   /** Asks upstream and stores what comes back: the answer, or the failure (RFC 9520). */
@@ -122,7 +135,10 @@ export class Resolver {
       this.deps.cache?.storeAnswer(q.key, resolved.answer);
       return resolved;
     } catch (e) {
-      this.deps.cache?.storeFailure(q.key, this.opts.failureTtlSec);
+      // With a stale answer at hand it is held for serving (RFC 8767) rather than replaced by the
+      // remembered failure (RFC 9520); either way upstream is spared for failureTtlSec.
+      const cache = this.deps.cache;
+      if (cache && !cache.holdStale(q.key, this.opts.failureTtlSec)) cache.storeFailure(q.key, this.opts.failureTtlSec);
       throw e;
     }
   }

@@ -20,6 +20,8 @@ export interface Stats {
   upstreamQueries: number;
   upstreamFailures: number;
   tcpFallbacks: number;
+  /** Expired answers served because their refresh failed (RFC 8767). */
+  staleServed: number;
 }
 
 export function newStats(): Stats {
@@ -38,5 +40,6 @@ export function newStats(): Stats {
     upstreamQueries: 0,
     upstreamFailures: 0,
     tcpFallbacks: 0,
+    staleServed: 0,
   };
 }

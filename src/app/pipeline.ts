@@ -39,7 +39,9 @@ export interface Carried {
 export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carried = {}): Pipeline {
   const { clock, log, stats, upstreamFactory } = deps;
   const cache = carried.cache !== undefined ? carried.cache
-    : config.cache.enabled ? new DnsCache({ maxEntries: config.cache.maxEntries, clock }) : null;
+    : config.cache.enabled
+      ? new DnsCache({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxMiB * 1024 * 1024, staleSec: config.cache.staleSec, clock })
+      : null;
   const health = carried.health ?? new UpstreamHealth(config.upstream.servers.map(toUpstreamServer), clock);
   const pool = new UpstreamPool(
     {

@@ -45,6 +45,8 @@ export function planReload(old: Config, next: Config): ReloadPlan {
   if (!next.cache.enabled) cache = 'off';
   else if (!old.cache.enabled) cache = 'flushed: the cache was off';
   else if (old.cache.maxEntries !== next.cache.maxEntries) cache = 'flushed: CacheMaxEntries changed';
+  else if (old.cache.maxMiB !== next.cache.maxMiB) cache = 'flushed: CacheMaxMiB changed';
+  else if (old.cache.staleSec !== next.cache.staleSec) cache = 'flushed: ServeStaleSec changed';
   else if (!sameServers) cache = 'flushed: the upstream servers changed';
   const keepHealth = sameServers && old.upstream.servers.every((s, i) => sameEndpoint(s, next.upstream.servers[i]!));
   return { changed, refused, listen, rebuildPipeline, cache, keepHealth };

@@ -7,20 +7,35 @@ import type { Answer } from '../dns/answer.js';
 import type { Clock } from '../clock.js';
 
 export type CacheEntry =
-  | { readonly kind: 'answer'; readonly answer: Answer; readonly expiresAtMs: number }
+  | {
+      readonly kind: 'answer';
+      readonly answer: Answer;
+      readonly expiresAtMs: number;
+      /** Expired, a refresh failed: serve it stale without asking upstream until then (RFC 8767 4). */
+      staleHoldUntilMs?: number;
+    }
   /** A remembered failure: clients get SERVFAIL without a new upstream attempt (RFC 9520). */
   | { readonly kind: 'failure'; readonly expiresAtMs: number };
 
 export interface CacheHit {
   readonly entry: CacheEntry;
-  /** Whole seconds left, at least 1 while the entry is alive. */
+  /** Whole seconds left, at least 1 while the entry is alive; 0 when stale. */
   readonly remainingSec: number;
+}
+
+/** An expired answer still within ServeStaleSec: used only when a refresh fails (RFC 8767). */
+export interface StaleHit {
+  readonly answer: Answer;
+  /** True while an earlier refresh failure says: do not ask upstream again yet. */
+  readonly held: boolean;
 }
 
 export interface CacheOptions {
   readonly maxEntries: number;
   /** Bound on the bytes held: stored wire answers plus a per-entry overhead estimate. */
   readonly maxBytes?: number;
+  /** How long past expiry answers are kept for serve-stale (RFC 8767); 0 or absent: not kept. */
+  readonly staleSec?: number;
   readonly clock: Clock;
 }
 
@@ -40,6 +55,7 @@ function entrySize(entry: CacheEntry, key: string): number {
 export class DnsCache {
   private readonly lru: LRUCache<string, CacheEntry>;
   private readonly clock: Clock;
+  private readonly staleMs: number;
 
   constructor(opts: CacheOptions) {
     this.lru = new LRUCache<string, CacheEntry>({
@@ -47,6 +63,7 @@ export class DnsCache {
       ...(opts.maxBytes ? { maxSize: opts.maxBytes, sizeCalculation: entrySize } : {}),
     });
     this.clock = opts.clock;
+    this.staleMs = (opts.staleSec ?? 0) * 1000;
   }
 
   get size(): number {
@@ -58,15 +75,34 @@ export class DnsCache {
     return this.lru.calculatedSize ?? 0;
   }
 
+  /** A live entry. Expired ones are not returned; within ServeStaleSec they stay for stale(). */
   get(key: string): CacheHit | undefined {
     const entry = this.lru.get(key);
     if (!entry) return undefined;
     const leftMs = entry.expiresAtMs - this.clock.now();
-    if (leftMs <= 0) {
-      this.lru.delete(key);
-      return undefined;
-    }
-    return { entry, remainingSec: Math.ceil(leftMs / 1000) };
+    if (leftMs > 0) return { entry, remainingSec: Math.ceil(leftMs / 1000) };
+    if (entry.kind === 'failure' || -leftMs >= this.staleMs) this.lru.delete(key);
+    return undefined;
+  }
+
+  /** An expired answer still within the serve-stale window (RFC 8767 section 4), if any. */
+  stale(key: string): StaleHit | undefined {
+    const entry = this.lru.peek(key);
+    if (!entry || entry.kind !== 'answer') return undefined;
+    const now = this.clock.now();
+    if (now < entry.expiresAtMs || now - entry.expiresAtMs >= this.staleMs) return undefined;
+    return { answer: entry.answer, held: (entry.staleHoldUntilMs ?? 0) > now };
+  }
+
+  /**
+   * A refresh of a stale answer failed: keep serving it stale, without asking upstream, for
+   * holdSec (RFC 8767 section 4, the "failure recheck timer"). False when there is none.
+   */
+  holdStale(key: string, holdSec: number): boolean {
+    const entry = this.lru.peek(key);
+    if (!entry || entry.kind !== 'answer' || this.stale(key) === undefined) return false;
+    entry.staleHoldUntilMs = this.clock.now() + Math.max(1, holdSec) * 1000;
+    return true;
   }
 
   /** Stores an answer for its own lifetime; answers marked uncacheable are ignored. */

@@ -103,6 +103,14 @@ export const OPTIONS = {
     kind: 'int', default: 3600, min: 0, max: 86_400, unit: 's',
     doc: 'Longest time NXDOMAIN and NODATA answers are cached; RFC 2308 section 5 suggests 1 to 3 hours. 0 disables negative caching.',
   },
+  CacheMaxMiB: {
+    kind: 'int', default: 64, min: 1, max: 65536, unit: 'MiB',
+    doc: 'Most memory the cached answers may take (wire bytes plus about 600 bytes per entry); the least recently used goes first. Bounds the cache when answers are large, whatever CacheMaxEntries allows.',
+  },
+  ServeStaleSec: {
+    kind: 'int', default: 0, min: 0, max: 604800, unit: 's',
+    doc: 'How long past its expiry an answer may still be served when every upstream fails to refresh it (RFC 8767 serve-stale; it suggests 1 to 3 days). Stale answers go out with TTL 30 and, to EDNS clients, the Extended DNS Error "Stale Answer" (RFC 8914). 0 never serves stale answers.',
+  },
   CacheFailureTTLSec: {
     kind: 'int', default: 5, min: 0, max: 300, unit: 's',
     doc: 'How long a failed resolution (SERVFAIL to the client) is remembered, sparing dead servers; RFC 9520 asks for 1 s to 5 min. 0 disables it.',

@@ -20,6 +20,8 @@ export interface CacheConfig {
   readonly enabled: boolean;
   /** Bound on the number of cached answers (lru-cache capacity). */
   readonly maxEntries: number;
+  /** Bound on the memory the cached answers take, in MiB (wire bytes plus per-entry overhead). */
+  readonly maxMiB: number;
   /** TTL clamps applied to every cached answer (RFC 2181 section 8 allows a cache to shorten). */
   readonly minTtlSec: number;
   readonly maxTtlSec: number;
@@ -27,6 +29,8 @@ export interface CacheConfig {
   readonly negativeMaxTtlSec: number;
   /** How long a failure (SERVFAIL to the client) is remembered (RFC 9520: at least 1 s, at most 5 min). */
   readonly failureTtlSec: number;
+  /** How long past expiry an answer may be served when its refresh fails (RFC 8767); 0: never. */
+  readonly staleSec: number;
 }
 
 export interface UpstreamConfig {

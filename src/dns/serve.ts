@@ -5,7 +5,10 @@
 import { CLASSIC_UDP_SIZE, F2_RD, F2_TC, F3_AD, HEADER_LEN, MAX_TCP_MESSAGE } from './constants.js';
 import type { Answer } from './answer.js';
 import type { Query } from './query.js';
-import { OPT_LEN, writeOpt } from './synth.js';
+import { EDE_STALE, OPT_LEN, writeOpt } from './synth.js';
+
+/** TTL of stale answers (RFC 8767 section 4 recommends 30 seconds). */
+export const STALE_TTL_SEC = 30;
 
 export type Transport = 'udp' | 'tcp';
 
@@ -18,9 +21,15 @@ export function replyLimit(q: Query, transport: Transport, maxUdpSize: number): 
   return q.edns ? Math.max(CLASSIC_UDP_SIZE, Math.min(q.edns.udpSize, maxUdpSize)) : CLASSIC_UDP_SIZE;
 }
 
-export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: number, ourUdpSize: number): Buffer {
+/**
+ * `stale`: an expired answer served because its refresh failed (RFC 8767): TTL 30 and, for
+ * EDNS clients, the Extended DNS Error "Stale Answer".
+ */
+export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: number, ourUdpSize: number, stale = false): Buffer {
   const withOpt = q.edns !== null;
-  const size = a.wire.length + (withOpt ? OPT_LEN : 0);
+  const options = stale && withOpt ? EDE_STALE : undefined;
+  const optLen = withOpt ? OPT_LEN + (options ? options.length : 0) : 0;
+  const size = a.wire.length + optLen;
   const out = Buffer.allocUnsafe(size);
   a.wire.copy(out, 0);
   out[0] = q.msg[0]!;
@@ -32,12 +41,13 @@ export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: nu
   // clients check the case they sent, draft-vixie-dnsext-dns0x20). Our compressed owner names
   // point here, so they follow too.
   q.msg.copy(out, HEADER_LEN, HEADER_LEN, q.qnameEnd);
-  for (const off of a.ttlOffsets) out.writeUInt32BE(remainingSec, off);
+  const ttl = stale ? STALE_TTL_SEC : remainingSec;
+  for (const off of a.ttlOffsets) out.writeUInt32BE(ttl, off);
   if (withOpt) {
-    writeOpt(out, a.wire.length, ourUdpSize, a.rcode, q.edns.do);
+    writeOpt(out, a.wire.length, ourUdpSize, a.rcode, q.edns.do, options);
     out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
   }
-  return size > limit ? truncate(out, q, withOpt) : out;
+  return size > limit ? truncate(out, q, optLen) : out;
 }
 
 /**
@@ -45,13 +55,13 @@ export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: nu
  * TCP (RFC 2181 section 9, RFC 7766 section 5). Cutting whole RRsets would save a round trip
  * for some clients, but an empty TC reply is never misread as complete.
  */
-function truncate(full: Buffer, q: Query, withOpt: boolean): Buffer {
-  const out = Buffer.alloc(q.questionEnd + (withOpt ? OPT_LEN : 0));
+function truncate(full: Buffer, q: Query, optLen: number): Buffer {
+  const out = Buffer.alloc(q.questionEnd + optLen);
   full.copy(out, 0, 0, q.questionEnd);
   out[2] = out[2]! | F2_TC;
   out.writeUInt16BE(0, 6);
   out.writeUInt16BE(0, 8);
-  out.writeUInt16BE(withOpt ? 1 : 0, 10);
-  if (withOpt) full.copy(out, q.questionEnd, full.length - OPT_LEN);
+  out.writeUInt16BE(optLen > 0 ? 1 : 0, 10);
+  if (optLen > 0) full.copy(out, q.questionEnd, full.length - optLen);
   return out;
 }

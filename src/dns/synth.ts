@@ -7,16 +7,23 @@ import type { Edns, Query } from './query.js';
 
 export const OPT_LEN = 11;
 
-/** Writes an OPT pseudo-RR (RFC 6891 section 6.1.2) with no options at `off`. */
-export function writeOpt(out: Buffer, off: number, udpSize: number, rcode: number, dnssecOk: boolean): number {
+/** The EDNS option "Extended DNS Error" with INFO-CODE 3, Stale Answer (RFC 8914 4.4). */
+export const EDE_STALE = Buffer.from([0x00, 0x0f, 0x00, 0x02, 0x00, 0x03]);
+
+/**
+ * Writes an OPT pseudo-RR (RFC 6891 section 6.1.2) at `off`, with `options` as its RDATA (our
+ * own options only: unknown client options are never echoed).
+ */
+export function writeOpt(out: Buffer, off: number, udpSize: number, rcode: number, dnssecOk: boolean, options?: Buffer): number {
   out[off] = 0; // root owner
   out.writeUInt16BE(TYPE.OPT, off + 1);
   out.writeUInt16BE(udpSize, off + 3);
   out[off + 5] = (rcode >> 4) & 0xff; // extended RCODE, upper 8 bits
   out[off + 6] = 0; // version 0
   out.writeUInt16BE(dnssecOk ? EDNS_DO : 0, off + 7);
-  out.writeUInt16BE(0, off + 9); // no options: unknown client options are never echoed
-  return off + OPT_LEN;
+  out.writeUInt16BE(options ? options.length : 0, off + 9);
+  if (options) options.copy(out, off + OPT_LEN);
+  return off + OPT_LEN + (options ? options.length : 0);
 }
 
 /**

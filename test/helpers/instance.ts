@@ -8,7 +8,7 @@ import { App } from '../../src/app.js';
 import type { Config, Endpoint } from '../../src/config/types.js';
 import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
 
-export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; cache?: boolean }): Config {
+export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; cache?: boolean; staleSec?: number }): Config {
   return {
     vrf: null,
     server: {
@@ -33,6 +33,8 @@ export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attem
       maxTtlSec: 86400,
       negativeMaxTtlSec: 3600,
       failureTtlSec: 2,
+      maxMiB: 64,
+      staleSec: o.staleSec ?? 0,
     },
     logLevel: 'silent',
     sources: ['test'],

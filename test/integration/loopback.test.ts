@@ -16,7 +16,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function instance(upstreams: FakeUpstream[], o: { tcpIdleTimeoutMs?: number; address?: string } = {}) {
+async function instance(upstreams: FakeUpstream[], o: { tcpIdleTimeoutMs?: number; address?: string; staleSec?: number } = {}) {
   const address = o.address ?? '127.0.0.1';
   const port = await freePort(address);
   const family = address.includes(':') ? 6 : 4;
@@ -25,6 +25,7 @@ async function instance(upstreams: FakeUpstream[], o: { tcpIdleTimeoutMs?: numbe
       listen: [{ family, address, port }],
       upstreams: upstreams.map((u) => ({ family: u.address.includes(':') ? 6 : 4, address: u.address, port: u.port })),
       tcpIdleTimeoutMs: o.tcpIdleTimeoutMs,
+      staleSec: o.staleSec,
     }),
   );
   cleanups.push(() => app.close());
@@ -169,5 +170,17 @@ describe('loopback instance with real dig', () => {
       sock.on('error', () => {});
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('serves a stale answer with TTL 30 when the upstream went silent after the TTL ran out (RFC 8767)', async () => {
+    let up = true;
+    const f = await fake((q, _t, r) => up && r.reply(answerWith('192.0.2.86', 1)(q)));
+    const { port } = await instance([f], { staleSec: 3600 });
+    expect(await dig('127.0.0.1', port, 'stale.example.test')).toMatch(/\s1\s+IN\s+A\s+192\.0\.2\.86/);
+    up = false;
+    await new Promise((r) => setTimeout(r, 1200));
+    const out = await dig('127.0.0.1', port, 'stale.example.test');
+    expect(out).toMatch(/\s30\s+IN\s+A\s+192\.0\.2\.86/);
+    expect(out).toMatch(/EDE: 3 \(Stale Answer\)/);
   });
 });

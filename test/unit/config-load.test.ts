@@ -40,7 +40,7 @@ describe('loadConfig: defaults from the schema', () => {
         device: null, servers: [{ family: 4, address: '192.0.2.53', port: 53 }],
         attemptTimeoutMs: 1500, queryTimeoutMs: 5000, ednsUdpSize: 1232, maxInflight: 1024,
       },
-      cache: { enabled: true, maxEntries: 10000, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, failureTtlSec: 5 },
+      cache: { enabled: true, maxEntries: 10000, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, failureTtlSec: 5, maxMiB: 64, staleSec: 0 },
       logLevel: 'info',
       sources: ['--upstream'],
     });
@@ -71,7 +71,7 @@ describe('loadConfig: file values', () => {
       device: 'mgmt2', servers: [{ family: 4, address: '192.0.2.1', port: 53 }, { family: 6, address: '2001:db8::1', port: 5353 }],
       attemptTimeoutMs: 700, queryTimeoutMs: 3000, ednsUdpSize: 4096, maxInflight: 9,
     });
-    expect(c.cache).toEqual({ enabled: false, maxEntries: 42, minTtlSec: 10, maxTtlSec: 600, negativeMaxTtlSec: 60, failureTtlSec: 0 });
+    expect(c.cache).toEqual({ enabled: false, maxEntries: 42, minTtlSec: 10, maxTtlSec: 600, negativeMaxTtlSec: 60, failureTtlSec: 0, maxMiB: 64, staleSec: 0 });
     expect(c.logLevel).toBe('debug');
     expect(c.sources).toEqual([`DNS= in ${f}`]);
   });

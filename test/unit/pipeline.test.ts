@@ -16,7 +16,7 @@ import { a, decode, query, replyTo, txt } from '../helpers/dns-packets.js';
 
 type Script = (server: UpstreamServer, q: Buffer) => Buffer | Error | Promise<Buffer | Error>;
 
-function setup(opts: { udp: Script; tcp?: Script; servers?: number; maxInflight?: number; cache?: boolean }) {
+function setup(opts: { udp: Script; tcp?: Script; servers?: number; maxInflight?: number; cache?: boolean; staleSec?: number }) {
   const clock = new ManualClock();
   const stats = newStats();
   const log = pino({ level: 'silent' });
@@ -41,7 +41,7 @@ function setup(opts: { udp: Script; tcp?: Script; servers?: number; maxInflight?
       stats,
     },
   );
-  const cache = opts.cache === false ? null : new DnsCache({ maxEntries: 100, clock });
+  const cache = opts.cache === false ? null : new DnsCache({ maxEntries: 100, staleSec: opts.staleSec ?? 0, clock });
   const resolver = new Resolver(
     { maxUdpSize: 1232, maxInflight: opts.maxInflight ?? 100, failureTtlSec: 5 },
     { cache, upstream: pool, clock, log, stats },
@@ -200,5 +200,70 @@ describe('pipeline: no cache', () => {
     await t.ask(query('www.example.com'));
     await t.ask(query('www.example.com'));
     expect(t.calls).toHaveLength(2);
+  });
+});
+
+describe('pipeline: serve-stale (RFC 8767)', () => {
+  // The upstream answers while `up` is true, times out otherwise.
+  function flaky(staleSec: number) {
+    const state = { up: true };
+    const t = setup({
+      staleSec,
+      servers: 1,
+      udp: (s, q) => (state.up ? answerA('192.0.2.10', 10)(s, q) : new UpstreamError('VR_ERR_UPSTREAM_TIMEOUT', s.label, 't')),
+    });
+    return { ...t, state };
+  }
+
+  it('serves an expired answer with TTL 30 and EDE 3 "Stale Answer" when the refresh fails (RFC 8767 4, RFC 8914 4.4)', async () => {
+    const t = flaky(3600);
+    await t.ask(query('www.example.com'));
+    t.clock.advance(20_000);
+    t.state.up = false;
+    const r = await t.ask(query('www.example.com', 'A', { edns: { udpSize: 1232 } }));
+    expect(r!.rcode).toBe('NOERROR');
+    expect(r!.answers![0]).toMatchObject({ data: '192.0.2.10', ttl: 30 });
+    const opt = r!.additionals!.find((x) => x.type === 'OPT') as { options?: { code: number; data: Buffer }[] };
+    expect(opt.options).toMatchObject([{ code: 15, data: Buffer.from([0, 3]) }]);
+    expect(t.stats.staleServed).toBe(1);
+    const plain = await t.ask(query('www.example.com'));
+    expect(plain!.answers![0]!.ttl).toBe(30);
+    expect(plain!.additionals).toHaveLength(0);
+  });
+
+  it('after a failed refresh, answers stale without asking upstream until CacheFailureTTLSec passes', async () => {
+    const t = flaky(3600);
+    await t.ask(query('www.example.com'));
+    t.clock.advance(20_000);
+    t.state.up = false;
+    await t.ask(query('www.example.com'));
+    const calls = t.calls.length;
+    await t.ask(query('www.example.com'));
+    expect(t.calls.length).toBe(calls);
+    t.clock.advance(5_000);
+    t.state.up = true;
+    const fresh = await t.ask(query('www.example.com'));
+    expect(fresh!.answers![0]!.ttl).toBe(10);
+    expect(t.calls.length).toBe(calls + 1);
+  });
+
+  it('answers SERVFAIL past the ServeStaleSec window, and never serves stale when it is 0', async () => {
+    for (const [staleSec, waitMs] of [[60, 80_000], [0, 20_000]] as const) {
+      const t = flaky(staleSec);
+      await t.ask(query('www.example.com'));
+      t.clock.advance(waitMs);
+      t.state.up = false;
+      expect((await t.ask(query('www.example.com')))!.rcode).toBe('SERVFAIL');
+      expect(t.stats.staleServed).toBe(0);
+    }
+  });
+
+  it('prefers a fresh answer whenever upstream refreshes it', async () => {
+    const t = flaky(3600);
+    await t.ask(query('www.example.com'));
+    t.clock.advance(20_000);
+    const r = await t.ask(query('www.example.com'));
+    expect(r!.answers![0]!.ttl).toBe(10);
+    expect(t.stats.staleServed).toBe(0);
   });
 });
