@@ -19,6 +19,7 @@ export type WireFault =
   | 'records-in-query'
   | 'rdlength'
   | 'rdata-name'
+  | 'rdata-shape'
   | 'opt-owner'
   | 'opt-section'
   | 'opt-duplicate'

@@ -31,6 +31,36 @@ const RDATA_LAYOUT: ReadonlyMap<number, { readonly parts: readonly (number | 'n'
   [36 /* KX */, { parts: [2, 'n'], compress: false }],
 ]);
 
+/**
+ * RDATA shapes we check before passing a record on, for the types stubs read themselves (RFC 9267:
+ * never trust RDLENGTH alone). Other types pass as opaque data (RFC 3597).
+ */
+function checkRdata(src: Buffer, type: number, start: number, end: number): void {
+  const len = end - start;
+  switch (type) {
+    case TYPE.A:
+      if (len !== 4) throw new WireError('rdata-shape');
+      return;
+    case TYPE.AAAA:
+      if (len !== 16) throw new WireError('rdata-shape');
+      return;
+    case 16 /* TXT: character-strings tile the RDATA, RFC 1035 3.3.14 */: {
+      let pos = start;
+      while (pos < end) pos += 1 + src[pos]!;
+      if (pos !== end || len === 0) throw new WireError('rdata-shape');
+      return;
+    }
+    case TYPE.RRSIG /* 18 fixed octets, the signer's name, the signature (RFC 4034 3.1) */:
+    case TYPE.DNAME /* one uncompressed name (RFC 6672 2.5) */: {
+      const fixed = type === TYPE.RRSIG ? 18 : 0;
+      if (len < fixed + 1) throw new WireError('rdata-shape');
+      const n = readName(src, start + fixed);
+      if (n.next > end || (type === TYPE.DNAME && n.next !== end)) throw new WireError('rdata-shape');
+      return;
+    }
+  }
+}
+
 export class WireWriter {
   private buf: Buffer;
   private len = 0;
@@ -103,6 +133,7 @@ export class WireWriter {
     const layout = RDATA_LAYOUT.get(rr.type);
     const end = rr.rdataOff + rr.rdlen;
     if (!layout) {
+      checkRdata(src, rr.type, rr.rdataOff, end);
       this.bytes(src, rr.rdataOff, end); // RFC 3597: unknown types pass through as opaque data
     } else {
       let pos = rr.rdataOff;
