@@ -57,6 +57,7 @@ export class App {
     const limits: TcpLimits = {
       get idleTimeoutMs() { return app.config.server.tcpIdleTimeoutMs; },
       get maxConnections() { return app.config.server.tcpMaxConnections; },
+      get maxConnectionsPerClient() { return app.config.server.tcpMaxConnectionsPerClient; },
       get maxPipelined() { return app.config.server.tcpMaxPipelined; },
     };
     this.listeners = new ListenerSet({ factory: deps.listenFactory, handler, limits, log: deps.log });
@@ -136,7 +137,6 @@ export class App {
     }
     this.config = next;
     log.level = next.logLevel;
-    this.listeners.setMaxConnections(next.server.tcpMaxConnections);
     if (!this.socketActivated) await this.listeners.closeEndpoints(plan.listen.removed);
 
     log.info(

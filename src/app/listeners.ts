@@ -92,11 +92,6 @@ export class ListenerSet {
     }
   }
 
-  /** TCPMaxConnections for every TCP listener (serveTcp set it once; a reload may change it). */
-  setMaxConnections(n: number): void {
-    for (const g of this.groups) for (const s of g.tcpServers) s.maxConnections = n;
-  }
-
   /** Closes the listeners on these endpoints. */
   async closeEndpoints(eps: readonly Endpoint[]): Promise<void> {
     const gone = this.groups.filter((g) => eps.some((ep) => sameEndpoint(ep, g.endpoint)));

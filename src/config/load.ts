@@ -220,7 +220,8 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     vrf,
     server: {
       listen: listen.map((l) => l.endpoint), maxUdpSize: int('MaxUDPSize'), tcpIdleTimeoutMs: int('TCPIdleTimeoutMs'),
-      tcpMaxConnections: int('TCPMaxConnections'), tcpMaxPipelined: int('TCPMaxPipelined'),
+      tcpMaxConnections: int('TCPMaxConnections'), tcpMaxConnectionsPerClient: int('TCPMaxConnectionsPerClient'),
+      tcpMaxPipelined: int('TCPMaxPipelined'),
     },
     upstream: {
       device: upstreamDevice, servers: unique.map((s) => s.endpoint), attemptTimeoutMs, queryTimeoutMs,

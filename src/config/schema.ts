@@ -142,7 +142,11 @@ export const OPTIONS = {
   },
   TCPMaxConnections: {
     kind: 'int', default: 256, min: 1, max: 65_535, unit: 'connections',
-    doc: 'Client TCP connections open at once; further ones are refused until one closes.',
+    doc: 'Client TCP connections open at once. At the cap a new connection closes the one idle the longest (RFC 7766 section 6.2.3); it is refused only when every connection has a query in progress.',
+  },
+  TCPMaxConnectionsPerClient: {
+    kind: 'int', default: 64, min: 1, max: 65_535, unit: 'connections',
+    doc: 'Client TCP connections one client address may hold at once. At the cap the client\'s own idlest connection is closed first, so one client cannot take every slot.',
   },
   TCPMaxPipelined: {
     kind: 'int', default: 64, min: 1, max: 1024, unit: 'queries',

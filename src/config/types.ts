@@ -59,6 +59,8 @@ export interface ServerConfig {
   /** TCP connections (RFC 7766 section 6.2.3: idle connections are closed). */
   readonly tcpIdleTimeoutMs: number;
   readonly tcpMaxConnections: number;
+  /** Connections one client address may hold; at the cap its own idlest one is closed first. */
+  readonly tcpMaxConnectionsPerClient: number;
   /** Queries one TCP connection may have in progress at once (RFC 7766 section 6.2.1.1). */
   readonly tcpMaxPipelined: number;
 }

@@ -17,6 +17,7 @@ import type { Listener, QueryHandler } from './udp.js';
 export interface TcpLimits {
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
   readonly maxPipelined: number;
 }
 
@@ -25,6 +26,7 @@ const MAX_UNREAD_BYTES = 256 * 1024;
 
 interface Conn {
   readonly sock: net.Socket;
+  readonly client: string;
   inProgress: number;
   /** performance.now() of the last byte received or reply sent. */
   lastActive: number;
@@ -32,14 +34,30 @@ interface Conn {
 
 export function serveTcp(server: net.Server, label: string, handler: QueryHandler, limits: TcpLimits, log: Logger): Listener {
   const conns = new Set<Conn>();
+  const perClient = new Map<string, Set<Conn>>();
+  const forget = (c: Conn) => {
+    conns.delete(c);
+    const mine = perClient.get(c.client);
+    mine?.delete(c);
+    if (mine?.size === 0) perClient.delete(c.client);
+  };
   server.on('connection', (sock) => {
-    if (conns.size >= limits.maxConnections && !evictIdlest(conns)) {
-      sock.destroy(); // every connection is busy: refuse this one
+    const client = sock.remoteAddress ?? '';
+    const mine = perClient.get(client);
+    // One client at its own cap makes room among its own connections; at the global cap, the
+    // idlest connection of anyone goes. Refused only when the candidates are all busy.
+    const full =
+      (mine !== undefined && mine.size >= limits.maxConnectionsPerClient && !evictIdlest(mine, forget)) ||
+      (conns.size >= limits.maxConnections && !evictIdlest(conns, forget));
+    if (full) {
+      sock.destroy();
       return;
     }
-    const conn: Conn = { sock, inProgress: 0, lastActive: performance.now() };
+    const conn: Conn = { sock, client, inProgress: 0, lastActive: performance.now() };
     conns.add(conn);
-    sock.on('close', () => conns.delete(conn));
+    if (mine) mine.add(conn);
+    else perClient.set(client, new Set([conn]));
+    sock.on('close', () => forget(conn));
     handleConnection(conn, handler, limits, log, label);
   });
   server.on('error', (err) => log.warn({ err: err.message, listener: label }, 'TCP listener error'));
@@ -53,12 +71,12 @@ export function serveTcp(server: net.Server, label: string, handler: QueryHandle
   };
 }
 
-/** Closes the connection with nothing in progress that was active least recently. */
-function evictIdlest(conns: Set<Conn>): boolean {
+/** Closes the connection among `candidates` with nothing in progress, active least recently. */
+function evictIdlest(candidates: Set<Conn>, forget: (c: Conn) => void): boolean {
   let victim: Conn | undefined;
-  for (const c of conns) if (c.inProgress === 0 && (!victim || c.lastActive < victim.lastActive)) victim = c;
+  for (const c of candidates) if (c.inProgress === 0 && (!victim || c.lastActive < victim.lastActive)) victim = c;
   if (!victim) return false;
-  conns.delete(victim);
+  forget(victim);
   victim.sock.destroy();
   return true;
 }

@@ -8,7 +8,7 @@ import { App } from '../../src/app.js';
 import type { Config, Endpoint } from '../../src/config/types.js';
 import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
 
-export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; cache?: boolean; staleSec?: number }): Config {
+export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number; cache?: boolean; staleSec?: number }): Config {
   return {
     vrf: null,
     server: {
@@ -16,6 +16,7 @@ export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attem
       maxUdpSize: 1232,
       tcpIdleTimeoutMs: o.tcpIdleTimeoutMs ?? 2000,
       tcpMaxConnections: o.tcpMaxConnections ?? 16,
+      tcpMaxConnectionsPerClient: o.tcpMaxConnectionsPerClient ?? 16,
       tcpMaxPipelined: 8,
     },
     upstream: {

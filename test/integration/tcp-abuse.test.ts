@@ -16,7 +16,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(o: { tcpIdleTimeoutMs?: number; tcpMaxConnections?: number } = {}) {
+async function setup(o: { tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number } = {}) {
   const up = await startFakeUpstream((q, _t, r) => r.reply(replyTo(q, { answers: [a(decode(q).questions![0]!.name, '192.0.2.90')] })));
   cleanups.push(() => up.close());
   const port = await freePort();
@@ -26,9 +26,9 @@ async function setup(o: { tcpIdleTimeoutMs?: number; tcpMaxConnections?: number 
   cleanups.push(() => app.close());
   return { port };
 }
-function connect(port: number): Promise<net.Socket> {
+function connect(port: number, localAddress = '127.0.0.1'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
     s.on('error', () => {}); // resets are what these tests provoke
     s.once('error', reject);
     cleanups.push(async () => void s.destroy());
@@ -100,5 +100,17 @@ describe('TCP abuse (RFC 7766)', () => {
     await closed;
     expect(written).toBeLessThan(40e6);
     expect(await digTcp(port, 'after.example.test')).toBe('192.0.2.90');
+  });
+
+  it('caps connections per client address: the client\'s own idlest goes, other clients keep theirs', async () => {
+    const { port } = await setup({ tcpIdleTimeoutMs: 60_000, tcpMaxConnections: 100, tcpMaxConnectionsPerClient: 4 });
+    const other = await connect(port, '127.0.0.2');
+    const mine = [];
+    for (let i = 0; i < 4; i++) mine.push(await connect(port, '127.0.0.3'));
+    const firstClosed = closedWithin(mine[0]!, 5000);
+    mine.push(await connect(port, '127.0.0.3'));
+    await firstClosed;
+    expect(mine.slice(1).every((s) => !s.destroyed)).toBe(true);
+    expect(other.destroyed).toBe(false);
   });
 });

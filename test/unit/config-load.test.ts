@@ -34,7 +34,8 @@ describe('loadConfig: defaults from the schema', () => {
       server: {
         listen: [{ family: 4, address: '127.0.0.1', port: 53 }, { family: 6, address: '::1', port: 53 }],
         maxUdpSize: OPTIONS.MaxUDPSize.default, tcpIdleTimeoutMs: OPTIONS.TCPIdleTimeoutMs.default,
-        tcpMaxConnections: OPTIONS.TCPMaxConnections.default, tcpMaxPipelined: OPTIONS.TCPMaxPipelined.default,
+        tcpMaxConnections: OPTIONS.TCPMaxConnections.default, tcpMaxConnectionsPerClient: OPTIONS.TCPMaxConnectionsPerClient.default,
+        tcpMaxPipelined: OPTIONS.TCPMaxPipelined.default,
       },
       upstream: {
         device: null, servers: [{ family: 4, address: '192.0.2.53', port: 53 }],
@@ -59,13 +60,13 @@ describe('loadConfig: file values', () => {
     const f = write('mgmt.conf', '[Resolve]', 'VRF=mgmt', 'Listen=127.0.0.1 [::1]:5353', 'Port=5300', 'DNS=192.0.2.1 [2001:db8::1]:5353',
       'UpstreamDevice=mgmt2', 'Cache=off', 'CacheMaxEntries=42', 'CacheMinTTLSec=10', 'CacheMaxTTLSec=600',
       'CacheNegativeMaxTTLSec=60', 'CacheFailureTTLSec=0', 'UpstreamTimeoutMs=700', 'QueryTimeoutMs=3000',
-      'EDNSBufferSize=4096', 'MaxUDPSize=512', 'MaxInflight=9', 'TCPIdleTimeoutMs=2000', 'TCPMaxConnections=3',
+      'EDNSBufferSize=4096', 'MaxUDPSize=512', 'MaxInflight=9', 'TCPIdleTimeoutMs=2000', 'TCPMaxConnections=3', 'TCPMaxConnectionsPerClient=2',
       'TCPMaxPipelined=2', 'LogLevel=Debug');
     const c = loadConfig({ file: f, flags: {} });
     expect(c.vrf).toBe('mgmt');
     expect(c.server).toEqual({
       listen: [{ family: 4, address: '127.0.0.1', port: 5300 }, { family: 6, address: '::1', port: 5353 }],
-      maxUdpSize: 512, tcpIdleTimeoutMs: 2000, tcpMaxConnections: 3, tcpMaxPipelined: 2,
+      maxUdpSize: 512, tcpIdleTimeoutMs: 2000, tcpMaxConnections: 3, tcpMaxConnectionsPerClient: 2, tcpMaxPipelined: 2,
     });
     expect(c.upstream).toEqual({
       device: 'mgmt2', servers: [{ family: 4, address: '192.0.2.1', port: 53 }, { family: 6, address: '2001:db8::1', port: 5353 }],

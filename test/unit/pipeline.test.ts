@@ -12,6 +12,7 @@ import { newStats } from '../../src/stats.js';
 import { UpstreamError } from '../../src/errors.js';
 import type { UdpExchange } from '../../src/upstream/udp.js';
 import type { TcpExchange } from '../../src/upstream/tcp.js';
+import packet from 'dns-packet';
 import { a, decode, query, replyTo, txt } from '../helpers/dns-packets.js';
 
 type Script = (server: UpstreamServer, q: Buffer) => Buffer | Error | Promise<Buffer | Error>;
@@ -267,3 +268,24 @@ describe('pipeline: serve-stale (RFC 8767)', () => {
     expect(t.stats.staleServed).toBe(0);
   });
 });
+
+describe('pipeline: EDNS options', () => {
+  it('never echoes a client\'s EDNS options, known or not (RFC 6891 6.1.2)', async () => {
+    const t = setup({ udp: answerA('192.0.2.10') });
+    const m = packet.encode({
+      type: 'query',
+      id: 5,
+      flags: packet.RECURSION_DESIRED,
+      questions: [{ type: 'A', name: 'www.example.com', class: 'IN' }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 10, data: Buffer.alloc(8, 1) }, { code: 65001, data: Buffer.from('x') }] } as never],
+    } as packet.Packet);
+    for (let i = 0; i < 2; i++) {
+      const r = await t.ask(m);
+      const opt = r!.additionals!.find((x) => x.type === 'OPT') as { options: unknown[] };
+      expect(opt.options).toEqual([]);
+      const sent = decode(t.calls[0]!.q).additionals!.find((x) => x.type === 'OPT') as { options: unknown[] };
+      expect(sent.options).toEqual([]);
+    }
+  });
+});
+
