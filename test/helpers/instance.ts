@@ -66,3 +66,20 @@ export async function startInstance(config: Config): Promise<App> {
   const plain = createPlainSocketFactory();
   return App.start({ config, listenFactory: plain, upstreamFactory: plain, log: pino({ level: 'silent' }) });
 }
+
+/** One UDP DNS exchange from a fresh socket; null on timeout. */
+export function udpAsk(address: string, port: number, msg: Buffer, timeoutMs = 2000): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    const t = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(t);
+      s.close();
+      resolve(m);
+    });
+    s.send(msg, port, address);
+  });
+}

@@ -3,12 +3,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import type { App } from '../../src/app.js';
 import { frame, FrameDecoder } from '../../src/net/framing.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
-import { freePort, startInstance, testConfig } from '../helpers/instance.js';
+import { freePort, startInstance, testConfig, udpAsk } from '../helpers/instance.js';
 import { a, decode, query, replyTo, txt } from '../helpers/dns-packets.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -46,21 +45,6 @@ async function dig(address: string, port: number, ...args: string[]): Promise<st
     timeout: 10_000,
   });
   return r.stdout;
-}
-function udpAsk(address: string, port: number, msg: Buffer, timeoutMs = 2000): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
-    const t = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, timeoutMs);
-    s.on('message', (m) => {
-      clearTimeout(t);
-      s.close();
-      resolve(m);
-    });
-    s.send(msg, port, address);
-  });
 }
 
 describe('loopback instance with real dig', () => {

@@ -3,11 +3,10 @@
 // client must get, and what the cache must hold afterwards (seen through a repeat of the query:
 // answered without a new upstream query, or not).
 import { afterEach, describe, expect, it } from 'vitest';
-import dgram from 'node:dgram';
 import packet from 'dns-packet';
 import type { App } from '../../src/app.js';
 import { startFakeUpstream, type Script } from '../helpers/fake-upstream.js';
-import { freePort, startInstance, testConfig } from '../helpers/instance.js';
+import { freePort, startInstance, testConfig, udpAsk } from '../helpers/instance.js';
 import { a, cname, decode, query, replyTo, soa } from '../helpers/dns-packets.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -134,20 +133,10 @@ const scenarios: Scenario[] = [
   },
 ];
 
-function ask(port: number, msg: Buffer): Promise<packet.Packet> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    const t = setTimeout(() => {
-      s.close();
-      reject(new Error('no reply within 3 s'));
-    }, 3000);
-    s.on('message', (m) => {
-      clearTimeout(t);
-      s.close();
-      resolve(decode(m));
-    });
-    s.send(msg, port, '127.0.0.1');
-  });
+async function ask(port: number, msg: Buffer): Promise<packet.Packet> {
+  const reply = await udpAsk('127.0.0.1', port, msg, 3000);
+  if (!reply) throw new Error('no reply within 3 s');
+  return decode(reply);
 }
 const dataOf = (rr: packet.Answer) => (Buffer.isBuffer(rr.data) ? rr.data.toString('hex') : String(rr.data));
 

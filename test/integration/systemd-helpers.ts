@@ -2,7 +2,6 @@
 // socket (python3, since Node has no AF_UNIX datagram sockets), config files, and waiting for
 // log lines that come after a point in time (a second "configuration reloaded", say).
 
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,19 +91,4 @@ export function waitForLogAfter(proc: ManagedProcess, from: number, pred: (l: Lo
   return proc.waitForLog((l) => pred(l) && proc.lines.indexOf(l) >= from, timeoutMs);
 }
 
-/** One UDP DNS exchange; null on timeout. */
-export function udpAsk(address: string, port: number, msg: Buffer, timeoutMs = 1500): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
-    const t = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, timeoutMs);
-    s.on('message', (m) => {
-      clearTimeout(t);
-      s.close();
-      resolve(m);
-    });
-    s.send(msg, port, address);
-  });
-}
+export { udpAsk } from '../helpers/instance.js';
