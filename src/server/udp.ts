@@ -14,16 +14,26 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** The client's "address:port" is built only when a log line asks for it. */
+class UdpContext implements QueryContext {
+  readonly transport = 'udp' as const;
+  constructor(
+    private readonly address: string,
+    private readonly port: number,
+  ) {}
+  get client(): string {
+    return `${this.address}:${this.port}`;
+  }
+}
+
 export function serveUdp(sock: dgram.Socket, label: string, handler: QueryHandler, log: Logger): Listener {
+  // No callback per send: a failed send surfaces as the socket's 'error' event (logged below),
+  // and the hot path allocates no closure for it.
   const send = (reply: Buffer | null, port: number, address: string) => {
-    if (!reply) return;
-    sock.send(reply, port, address, (err) => {
-      // ECONNREFUSED and friends from a client that went away are not our problem.
-      if (err) log.debug({ err: err.message, listener: label }, 'reply not sent');
-    });
+    if (reply) sock.send(reply, port, address);
   };
   sock.on('message', (msg, rinfo) => {
-    const ctx: QueryContext = { transport: 'udp', client: `${rinfo.address}:${rinfo.port}` };
+    const ctx = new UdpContext(rinfo.address, rinfo.port);
     try {
       const result = handler(msg, ctx);
       if (result instanceof Promise) {
