@@ -7,30 +7,38 @@
 //                                    interactive shell on the console (exit to power off)
 //
 // Steps: ensure Debian packages -> ensure the cached guest kernel, modules and initramfs
-// (.cache/vrf-lab/) -> boot one qemu (TCG) VM that shares the host root read-only and runs
-// test/vrf/guest/stage2.sh -> collect results from a shared folder. See test/vrf/README.md.
+// (.cache/vrf-lab/) -> boot a qemu (TCG) VM that shares the host root read-only and runs
+// test/vrf/guest/stage2.sh -> collect results from a shared folder. Scenarios marked
+// "# vrf-lab-boot: systemd" (scenario 4) run in a second boot with systemd as PID 1
+// (guest/systemd-boot.sh), with udev from the cache and the units that systemd/install.sh
+// installs (DESTDIR on the host). See test/vrf/README.md.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureInitramfs, ensureKernel, ensurePackages, log, probeQemu } from './lib/setup.mjs';
+import { ensureInitramfs, ensureKernel, ensurePackages, ensureUdev, installForGuest, log, probeQemu } from './lib/setup.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
 const CACHE = path.resolve(process.env.VRF_LAB_CACHE ?? path.join(REPO, '.cache/vrf-lab'));
 const QEMU = process.env.VRF_LAB_QEMU ?? 'qemu-system-x86_64';
+const GUEST = path.join(HERE, 'guest');
+const SYSTEMD_MARK = /^# vrf-lab-boot: systemd$/m;
 
 const USAGE = `usage: node test/vrf/run.mjs [options]
   --lab                 interactive lab: topology up, resolvers for mgmt and the default VRF
-  --scenarios "1 3"     run only these scenarios (numbers of test/vrf/guest/scenario-N-*.sh)
+  --scenarios "1 3"     run only these scenarios (numbers of test/vrf/guest/scenario-N-*.sh;
+                        default "1 2 3 4"; 4, systemd, boots the VM a second time)
   --standin             use test/vrf/guest/standin-resolver.sh (dnsmasq) instead of dist/main.js
-  --resolver "CMD"      the resolver command in the guest (default: node <repo>/dist/main.js)
+                        (scenarios 1-3 only: 4 runs the units that install.sh installs)
+  --resolver "CMD"      the resolver command in the guest (default: node <repo>/dist/main.js;
+                        scenarios 1-3 only, as --standin)
   --resolver-args "A"   extra arguments for every mgmt instance (e.g. "--upstream-device def-up"
                         to see scenarios 1-3 fail when upstream sockets leave mgmt)
   --log-level LEVEL     resolver --log-level in the guest (default info)
-  --timeout SECONDS     hard limit for the VM (default 900)
+  --timeout SECONDS     hard limit for each VM boot (default 900)
   --smp N --memory MB   VM size (default 2 CPUs, 2048 MB)
   --keep                keep the results folder even when everything passed
   --verbose             stream the whole guest console
@@ -39,7 +47,7 @@ const USAGE = `usage: node test/vrf/run.mjs [options]
 function parseArgs(argv) {
   const o = {
     lab: false,
-    scenarios: '1 2 3',
+    scenarios: null, // every scenario; 1-3 with --standin or --resolver
     standin: false,
     resolver: null,
     resolverArgs: '',
@@ -153,9 +161,93 @@ function tail(file, n) {
   return lines.slice(Math.max(0, lines.length - n)).join('\n');
 }
 
+/** The scenario numbers (as given) split into the plain boot's and the systemd boot's. */
+function splitScenarios(list) {
+  const plain = [];
+  const systemd = [];
+  for (const n of list.split(/[\s,]+/).filter(Boolean)) {
+    const scripts = fs.readdirSync(GUEST).filter((f) => f.startsWith(`scenario-${n}-`) && f.endsWith('.sh'));
+    // An unknown number goes to the plain boot, whose run-scenarios.sh reports it as a FAIL.
+    const wantsSystemd = scripts.length > 0 && scripts.every((f) => SYSTEMD_MARK.test(fs.readFileSync(path.join(GUEST, f), 'utf8')));
+    (wantsSystemd ? systemd : plain).push(n);
+  }
+  return { plain, systemd };
+}
+
+function allScenarios(o) {
+  const nums = fs
+    .readdirSync(GUEST)
+    .map((f) => /^scenario-(\d+)-.*\.sh$/.exec(f)?.[1])
+    .filter(Boolean)
+    .sort((a, b) => Number(a) - Number(b));
+  const unique = [...new Set(nums)];
+  if (o.standin || o.resolver) return unique.filter((n) => splitScenarios(n).plain.length > 0).join(' ');
+  return unique.join(' ');
+}
+
+/** One VM boot: writes config.sh into a fresh shared folder, runs qemu, reads the results. */
+async function bootVm(o, { label, kernel, initramfs, config }) {
+  const ioDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrf-lab-'));
+  fs.mkdirSync(path.join(ioDir, 'logs'));
+  fs.writeFileSync(
+    path.join(ioDir, 'config.sh'),
+    Object.entries(config)
+      .map(([k, v]) => `${k}=${shq(v)}`)
+      .join('\n') + '\n',
+  );
+  const consoleLog = path.join(ioDir, 'console.log');
+  const args = qemuArgs(o, kernel, initramfs, ioDir, consoleLog);
+  log(`booting the VM for ${label} (TCG, timeout ${o.timeout} s); console: ${consoleLog}`);
+  const tv = Date.now();
+  const qemu = spawn('timeout', ['--kill-after=15', String(o.timeout), QEMU, ...args], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let printed = 0;
+  const pump = () => {
+    const lines = readLines(consoleLog);
+    const complete = lines.length - 1; // the last element may be a partial line
+    for (; printed < complete; printed++) {
+      const line = lines[printed];
+      if (o.verbose || /^(PASS|FAIL|== |vrf-lab: FATAL|vrf-lab init: FATAL|vrf-lab: systemd boot)/.test(line)) console.log(line);
+    }
+  };
+  const timer = setInterval(pump, 300);
+  const status = await new Promise((resolve) => qemu.on('exit', (code, sig) => resolve(code ?? sig)));
+  clearInterval(timer);
+  pump();
+  log(`VM (${label}) ran ${secs(tv)} (qemu status ${status})`);
+
+  const results = readLines(path.join(ioDir, 'results')).filter((l) => /^(PASS|FAIL) /.test(l));
+  const exitFile = path.join(ioDir, 'exit-code');
+  const guestExit = fs.existsSync(exitFile) ? fs.readFileSync(exitFile, 'utf8').trim() : null;
+  // Failures of the boot itself, beyond the scenarios' own FAIL lines.
+  const vmFails = [];
+  const failedChecks = results.filter((l) => l.startsWith('FAIL ')).length;
+  if (status === 124 || status === 137 || status === 'SIGKILL') vmFails.push(`the VM (${label}) did not finish within ${o.timeout} s`);
+  else if (guestExit === null) vmFails.push(`the guest (${label}) did not run to completion (no exit code)`);
+  else if (guestExit !== '0' && failedChecks === 0) vmFails.push(`the guest (${label}) exited with status ${guestExit}`);
+  if (results.length === 0 && vmFails.length === 0) vmFails.push(`no scenario reported any result (${label})`);
+  for (const f of vmFails) console.log(`FAIL vm: ${f}`);
+  return { label, ioDir, consoleLog, results, vmFails };
+}
+
+/** Host side of the systemd boot: udev for the guest, and the project as install.sh installs it. */
+function prepareSystemdBoot() {
+  const tu = Date.now();
+  const udev = ensureUdev(CACHE);
+  log(`udev for the guest: ${udev.version} ${udev.fresh ? `downloaded and unpacked (${secs(tu)})` : '(cached)'}`);
+  const ti = Date.now();
+  const installRoot = path.join(CACHE, 'install-root');
+  installForGuest(REPO, installRoot);
+  log(`DESTDIR=${path.relative(REPO, installRoot)} systemd/install.sh install (${secs(ti)})`);
+  return { udevRoot: udev.root, installRoot };
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
+  if (o.scenarios === null) o.scenarios = allScenarios(o);
+  const { plain, systemd } = o.lab ? { plain: [], systemd: [] } : splitScenarios(o.scenarios);
 
   // 1. packages
   try {
@@ -169,12 +261,14 @@ async function main() {
   const why = probeQemu(QEMU);
   if (why) skipLoudly(why);
 
-  // 2. the resolver under test
-  let resolver;
-  try {
-    resolver = resolverCommand(o);
-  } catch (err) {
-    failSetup('the resolver under test is not runnable', err);
+  // 2. the resolver under test (scenarios 1-3 and --lab; scenario 4 runs the installed units)
+  let resolver = '';
+  if (o.lab || plain.length > 0) {
+    try {
+      resolver = resolverCommand(o);
+    } catch (err) {
+      failSetup('the resolver under test is not runnable', err);
+    }
   }
 
   // 3. kernel + initramfs (cached)
@@ -186,16 +280,13 @@ async function main() {
     kernel = ensureKernel(CACHE, { refresh: o.refreshKernel });
     log(`guest kernel ${kernel.kver} ${kernel.fresh ? `downloaded and unpacked (${secs(tk)})` : '(cached)'}`);
     const ti = Date.now();
-    initramfs = ensureInitramfs(CACHE, kernel, path.join(HERE, 'guest/init.sh'));
+    initramfs = ensureInitramfs(CACHE, kernel, path.join(GUEST, 'init.sh'));
     log(`initramfs ${path.basename(initramfs.path)} ${initramfs.fresh ? `built (${secs(ti)})` : '(cached)'}: ${initramfs.modules.join(' ')}`);
   } catch (err) {
     failSetup('preparing the guest kernel and initramfs', err);
   }
 
-  // 4. the shared folder: config in, results out
-  const ioDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrf-lab-'));
-  fs.mkdirSync(path.join(ioDir, 'logs'));
-  const config = {
+  const baseConfig = {
     VRF_LAB_MODE: o.lab ? 'lab' : 'test',
     VRF_LAB_REPO: REPO,
     VRF_LAB_KVER: kernel.kver,
@@ -203,67 +294,68 @@ async function main() {
     VRF_LAB_RESOLVER: resolver,
     VRF_LAB_MGMT_EXTRA_ARGS: o.resolverArgs,
     VRF_LAB_LOG_LEVEL: o.logLevel,
-    VRF_LAB_SCENARIOS: o.scenarios,
-    // What init.sh execs after switch_root; empty: guest/stage2.sh (a systemd scenario sets it).
-    VRF_LAB_INIT: process.env.VRF_LAB_INIT ?? '',
   };
-  fs.writeFileSync(
-    path.join(ioDir, 'config.sh'),
-    Object.entries(config)
-      .map(([k, v]) => `${k}=${shq(v)}`)
-      .join('\n') + '\n',
-  );
-  const consoleLog = path.join(ioDir, 'console.log');
-  const args = qemuArgs(o, kernel, initramfs, ioDir, consoleLog);
 
-  // 5. boot
+  // 4. --lab: interactive, the plain boot
   if (o.lab) {
+    const ioDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrf-lab-'));
+    fs.mkdirSync(path.join(ioDir, 'logs'));
+    const config = { ...baseConfig, VRF_LAB_SCENARIOS: '', VRF_LAB_INIT: process.env.VRF_LAB_INIT ?? '' };
+    fs.writeFileSync(path.join(ioDir, 'config.sh'), Object.entries(config).map(([k, v]) => `${k}=${shq(v)}`).join('\n') + '\n');
     log('booting the lab VM; the shell appears in ~30 s. Leave with `exit` (or Ctrl-A x to kill qemu).');
-    const r = spawnSync(QEMU, args, { stdio: 'inherit' });
+    const r = spawnSync(QEMU, qemuArgs(o, kernel, initramfs, ioDir, null), { stdio: 'inherit' });
     log(`lab VM ended (status ${r.status}); logs in ${ioDir}`);
     process.exit(0);
   }
 
-  log(`booting the VM (TCG, timeout ${o.timeout} s); console: ${consoleLog}`);
-  const tv = Date.now();
-  const qemu = spawn('timeout', ['--kill-after=15', String(o.timeout), QEMU, ...args], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  let printed = 0;
-  const pump = () => {
-    const lines = readLines(consoleLog);
-    const complete = lines.length - 1; // the last element may be a partial line
-    for (; printed < complete; printed++) {
-      const line = lines[printed];
-      if (o.verbose || /^(PASS|FAIL|== |vrf-lab: FATAL|vrf-lab init: FATAL)/.test(line)) console.log(line);
+  // 5. the boots: scenarios 1-3 under stage2.sh, then the systemd ones with systemd as PID 1
+  const boots = [];
+  let setupFailures = 0;
+  if (plain.length > 0) {
+    boots.push(
+      await bootVm(o, {
+        label: `scenarios ${plain.join(' ')}`,
+        kernel,
+        initramfs,
+        // What init.sh execs after switch_root; empty: guest/stage2.sh.
+        config: { ...baseConfig, VRF_LAB_SCENARIOS: plain.join(' '), VRF_LAB_INIT: process.env.VRF_LAB_INIT ?? '' },
+      }),
+    );
+  }
+  if (systemd.length > 0) {
+    let prep = null;
+    try {
+      prep = prepareSystemdBoot();
+    } catch (err) {
+      console.log(`FAIL systemd: preparing the systemd boot (udev for the guest, DESTDIR install.sh install)`);
+      console.log(String(err?.message ?? err).split('\n').map((l) => `    ${l}`).join('\n'));
+      setupFailures++;
     }
-  };
-  const timer = setInterval(pump, 300);
-  const status = await new Promise((resolve) => qemu.on('exit', (code, sig) => resolve(code ?? sig)));
-  clearInterval(timer);
-  pump();
-  log(`VM ran ${secs(tv)} (qemu status ${status}); total ${secs(t0)}`);
+    if (prep) {
+      boots.push(
+        await bootVm(o, {
+          label: `systemd scenario${systemd.length > 1 ? 's' : ''} ${systemd.join(' ')}`,
+          kernel,
+          initramfs,
+          config: {
+            ...baseConfig,
+            VRF_LAB_SCENARIOS: systemd.join(' '),
+            VRF_LAB_INIT: `/bin/bash ${path.join(GUEST, 'systemd-boot.sh')}`,
+            VRF_LAB_UDEV_TREE: prep.udevRoot,
+            VRF_LAB_INSTALL_ROOT: prep.installRoot,
+            // vrf-lab.service's RuntimeMaxSec=: the guest ends itself before the host's timeout.
+            VRF_LAB_GUEST_TIMEOUT: String(Math.max(60, o.timeout - 60)),
+          },
+        }),
+      );
+    }
+  }
+  log(`total ${secs(t0)}`);
 
   // 6. results
-  const results = readLines(path.join(ioDir, 'results')).filter((l) => /^(PASS|FAIL) /.test(l));
-  let passed = results.filter((l) => l.startsWith('PASS ')).length;
-  let failed = results.length - passed;
-  const exitFile = path.join(ioDir, 'exit-code');
-  const guestExit = fs.existsSync(exitFile) ? fs.readFileSync(exitFile, 'utf8').trim() : null;
-  if (status === 124 || status === 137 || status === 'SIGKILL') {
-    console.log(`FAIL vm: the VM did not finish within ${o.timeout} s`);
-    failed++;
-  } else if (guestExit === null) {
-    console.log('FAIL vm: the guest did not run to completion (no exit code)');
-    failed++;
-  } else if (guestExit !== '0' && failed === 0) {
-    console.log(`FAIL vm: the guest exited with status ${guestExit}`);
-    failed++;
-  }
-  if (results.length === 0 && failed === 0) {
-    console.log('FAIL vm: no scenario reported any result');
-    failed++;
-  }
+  const results = boots.flatMap((b) => b.results);
+  const passed = results.filter((l) => l.startsWith('PASS ')).length;
+  const failed = results.length - passed + setupFailures + boots.reduce((n, b) => n + b.vmFails.length, 0);
 
   const perScenario = new Map();
   for (const l of results) {
@@ -278,19 +370,22 @@ async function main() {
     console.log(`  ${c.fail ? 'failed' : 'passed'}  ${name}: ${c.pass} of ${c.pass + c.fail} checks passed`);
   }
 
-  if (failed > 0) {
-    const failedScenarios = new Set(results.filter((l) => l.startsWith('FAIL ')).map((l) => l.slice(5).split(':')[0]));
-    for (const s of failedScenarios) {
-      const f = path.join(ioDir, 'logs', `${s}.log`);
-      console.log(`\n---- ${s}: last lines of ${f}\n${tail(f, 80)}`);
+  for (const b of boots) {
+    const bootFailed = b.vmFails.length > 0 || b.results.some((l) => l.startsWith('FAIL '));
+    if (bootFailed) {
+      const failedScenarios = new Set(b.results.filter((l) => l.startsWith('FAIL ')).map((l) => l.slice(5).split(':')[0]));
+      for (const s of failedScenarios) {
+        const f = path.join(b.ioDir, 'logs', `${s}.log`);
+        console.log(`\n---- ${s}: last lines of ${f}\n${tail(f, 80)}`);
+      }
+      const consoleTail = readLines(b.consoleLog).filter((l) => !/^(PASS|FAIL) /.test(l)).slice(-60).join('\n');
+      console.log(`\n---- guest console of ${b.label} (last 60 lines of ${b.consoleLog}, PASS/FAIL lines left out)\n${consoleTail}`);
+      console.log(`\nall logs of ${b.label} kept in ${b.ioDir}`);
+    } else if (o.keep) {
+      log(`logs of ${b.label} kept in ${b.ioDir}`);
+    } else {
+      fs.rmSync(b.ioDir, { recursive: true, force: true });
     }
-    const consoleTail = readLines(consoleLog).filter((l) => !/^(PASS|FAIL) /.test(l)).slice(-60).join('\n');
-    console.log(`\n---- guest console (last 60 lines of ${consoleLog}, PASS/FAIL lines left out)\n${consoleTail}`);
-    console.log(`\nall logs kept in ${ioDir}`);
-  } else if (o.keep) {
-    log(`logs kept in ${ioDir}`);
-  } else {
-    fs.rmSync(ioDir, { recursive: true, force: true });
   }
   finish(passed, failed);
 }

@@ -369,3 +369,57 @@ apt_update_fails_to_resolve() { # VRF
   apt_lab "$1" apt-cache policy vrf-lab-marker 2>&1 | grep -q 'Candidate: 1.0' && return 1
   grep -Eqi "(temporary failure resolving|could not resolve).*repo\.lab\.test" <<<"$out"
 }
+
+# ---- systemd (the systemd boot: scenario 4) -------------------------------------------
+
+# Every systemctl / journalctl call is bounded: under TCG a start takes seconds, not minutes.
+SYSTEMCTL_TIMEOUT="${VRF_LAB_SYSTEMCTL_TIMEOUT:-180}"
+sctl() { timeout "$SYSTEMCTL_TIMEOUT" systemctl --no-pager "$@"; }
+uprop() { sctl show -p "$2" --value "$1"; } # UNIT PROPERTY
+# ujournal UNIT [journalctl options...]: the unit's messages of this boot, text only.
+ujournal() {
+  local unit=$1
+  shift
+  timeout 60 journalctl --no-pager -b -o cat -u "$unit" "$@"
+}
+
+# jcursor: the journal's current end; `journal_has UNIT PAT --after-cursor "$c"` then looks
+# only at what was logged after it.
+jcursor() { timeout 30 journalctl -n 1 -o export | sed -n 's/^__CURSOR=//p'; }
+
+# wait_for SECONDS CMD...: CMD until it succeeds, every 0.5 s; the last try's status.
+wait_for() {
+  local limit=$1 t0=$SECONDS
+  shift
+  while [ $((SECONDS - t0)) -lt "$limit" ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  "$@"
+}
+
+# unit_is UNIT ACTIVESTATE [SUBSTATE]
+unit_is() {
+  local a s
+  a=$(uprop "$1" ActiveState)
+  s=$(uprop "$1" SubState)
+  echo "$1: ActiveState=$a SubState=$s (want $2${3:+ $3})"
+  [ "$a" = "$2" ] && { [ -z "${3:-}" ] || [ "$s" = "$3" ]; }
+}
+
+# journal_has UNIT PATTERN [journalctl options...]: a line matching the extended regex, within 30 s
+# (journald may take a moment to file a line).
+journal_has() {
+  local unit=$1 pat=$2 t0=$SECONDS
+  shift 2
+  while [ $((SECONDS - t0)) -lt 30 ]; do
+    if ujournal "$unit" "$@" | grep -Eq -- "$pat"; then
+      ujournal "$unit" "$@" | grep -E -- "$pat" | tail -n 3
+      return 0
+    fi
+    sleep 1
+  done
+  echo "no line matching /$pat/ in journalctl -u $unit $*; the unit's journal:"
+  ujournal "$unit" | tail -n 30
+  return 1
+}

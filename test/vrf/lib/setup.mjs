@@ -272,3 +272,75 @@ export function probeQemu(qemu) {
   if (r.status === 0 && /"QMP"/.test(r.stdout)) return null;
   return `qemu probe exited ${r.status}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`;
 }
+
+// ---- the systemd boot ---------------------------------------------------------------------
+
+/** The installed version of a Debian package, or null. */
+function installedVersion(pkg) {
+  const r = run('dpkg-query', ['-W', '-f=${Status} ${Version}', pkg]);
+  const m = r.status === 0 && /install ok installed (\S+)/.exec(r.stdout);
+  return m ? m[1] : null;
+}
+
+/**
+ * Debian's udev package, unpacked (dpkg -x, nothing installed on the host) into the cache for
+ * the guest of the systemd boot: without systemd-udevd no device unit ever appears, and the
+ * units depend on the VRF's device unit. Same version as the host's systemd (udev depends on
+ * it exactly), from the archive when the mirror still has it, else the candidate.
+ */
+export function ensureUdev(cacheDir) {
+  const sdVersion = installedVersion('systemd');
+  if (!sdVersion || !fs.existsSync('/lib/systemd/systemd')) {
+    throw new Error('systemd is not installed on the host: the guest boots the host root, so the systemd scenarios need it (apt-get install systemd)');
+  }
+  const tag = sdVersion.replace(/[^\w.+~-]/g, '_');
+  const root = path.join(cacheDir, 'udev', tag);
+  if (fs.existsSync(path.join(root, '.complete'))) return { root, version: fs.readFileSync(path.join(root, '.complete'), 'utf8').trim(), fresh: false };
+
+  const dl = path.join(cacheDir, 'download-udev');
+  fs.rmSync(dl, { recursive: true, force: true });
+  fs.mkdirSync(dl, { recursive: true });
+  const download = (spec) => run('apt-get', [...APT_OPTS, '-qq', 'download', spec], { cwd: dl, env: APT_ENV });
+  log(`apt-get download udev=${sdVersion}`);
+  let r = download(`udev=${sdVersion}`);
+  if (r.status !== 0 && !aptUpdated) {
+    aptUpdate();
+    r = download(`udev=${sdVersion}`);
+  }
+  if (r.status !== 0) {
+    log(`udev ${sdVersion} (the host's systemd version) is not in the archive; using the candidate`);
+    r = download('udev');
+  }
+  if (r.status !== 0) throw new Error(`apt-get download udev failed:\n${r.stdout}${r.stderr}`);
+  const deb = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
+  if (!deb) throw new Error(`apt-get download udev left no .deb in ${dl}`);
+
+  const tmp = path.join(cacheDir, 'udev', `.tmp-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  mustRun('dpkg', ['-x', path.join(dl, deb), tmp]);
+  // Not needed in the guest: documentation, the SysV script, and the 10 MB hardware database
+  // sources (systemd-hwdb-update is masked there; udevd works without hwdb.bin).
+  for (const d of ['usr/share', 'etc/init.d', 'lib/udev/hwdb.d']) fs.rmSync(path.join(tmp, d), { recursive: true, force: true });
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.renameSync(tmp, root);
+  fs.writeFileSync(path.join(root, '.complete'), `${deb}\n`);
+  fs.rmSync(dl, { recursive: true, force: true });
+  return { root, version: deb, fresh: true };
+}
+
+/**
+ * `systemd/install.sh install` with DESTDIR=dest (no systemctl: DESTDIR mode), as an operator
+ * would run it on a built checkout; the systemd boot copies dest into the guest's root. Outside
+ * /tmp on purpose: the guest sees the host's /tmp, but the units' PrivateTmp= would not.
+ */
+export function installForGuest(repo, dest) {
+  fs.rmSync(dest, { recursive: true, force: true });
+  fs.mkdirSync(dest, { recursive: true });
+  const r = run('sh', [path.join(repo, 'systemd/install.sh'), 'install'], {
+    env: { ...process.env, DESTDIR: dest },
+    timeout: 300_000,
+  });
+  if (r.status !== 0) throw new Error(`DESTDIR=${dest} systemd/install.sh install exited ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`);
+  return (r.stdout ?? '').trim().split('\n').filter(Boolean);
+}

@@ -1,0 +1,301 @@
+#!/bin/bash
+# vrf-lab-boot: systemd
+# Scenario 4: vrf-resolver@mgmt as a systemd service, with systemd as PID 1 (run.mjs boots the
+# VM a second time for this: systemd-boot.sh). The units are those `systemd/install.sh
+# install` put in place (run with DESTDIR on the host, copied into the guest's root).
+#   start without loopback addresses on mgmt (ensure-loopback adds them), Type=notify READY,
+#   DNS inside mgmt, the unit's own cgroup and sandbox, the journal and its -p filter,
+#   reload (good and broken config), watchdog restart after SIGSTOP, stop; socket activation
+#   with the drop-in `install.sh socket mgmt` writes; vrf-resolver@default beside the mgmt
+#   instance; and BindsTo=/[Install] on the VRF device (ip link del, then the device again).
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+U='vrf-resolver@mgmt.service'
+S='vrf-resolver@mgmt.socket'
+D='vrf-resolver@default.service'
+DEV=sys-subsystem-net-devices-mgmt.device
+CONF=/etc/vrf-resolver
+
+systemd_runs() {
+  echo "PID 1: $(cat /proc/1/comm); system state: $(sctl is-system-running)"
+  [ "$(cat /proc/1/comm)" = systemd ] &&
+    unit_is vrf-lab.target active &&
+    unit_is systemd-journald.service active running &&
+    unit_is systemd-udevd.service active running
+}
+check "systemd is PID 1; journald and udevd run" systemd_runs
+
+check "udev: the mgmt VRF's device unit ($DEV) is active" wait_for 60 unit_is "$DEV" active
+
+units_installed() {
+  /usr/local/bin/vrf-resolver --version || return 1
+  ls -l /usr/local/bin/vrf-resolver /etc/systemd/system/vrf-resolver@*
+  local f
+  f=$(uprop "$U" FragmentPath)
+  echo "$U: FragmentPath=$f BindsTo=$(uprop "$U" BindsTo) WatchdogUSec=$(uprop "$U" WatchdogUSec)"
+  [ "$f" = /etc/systemd/system/vrf-resolver@.service ] || return 1
+  f=$(uprop "$D" FragmentPath)
+  echo "$D: FragmentPath=$f"
+  [ "$f" = /etc/systemd/system/vrf-resolver@default.service ] || return 1
+  uprop "$U" BindsTo | grep -qw "$DEV"
+}
+check "install.sh's units load (the template for mgmt, its own file for default), BindsTo the device" units_installed
+
+no_loopback() {
+  ip addr del 127.0.0.1/8 dev mgmt
+  ip -6 addr del ::1/128 dev mgmt
+  ip addr show dev mgmt
+  ! ip addr show dev mgmt | grep -Eq 'inet6? (127\.0\.0\.1/8|::1/128)'
+}
+check "mgmt starts without its loopback addresses (removed)" no_loopback
+
+mkdir -p "$CONF"
+printf '[Resolve]\nDNS=%s\n' "$MGMT_UP_ADDR" >"$CONF/mgmt.conf"
+chmod 0644 "$CONF/mgmt.conf"
+note "wrote $CONF/mgmt.conf: $(tr '\n' ' ' <"$CONF/mgmt.conf")"
+
+start_unit() { # UNIT: systemctl start returns once READY=1 came (Type=notify)
+  local t0=$SECONDS rc
+  sctl start "$1"
+  rc=$?
+  echo "systemctl start $1: exit $rc after $((SECONDS - t0)) s"
+  [ $rc -eq 0 ] || { sctl status "$1"; return 1; }
+  unit_is "$1" active running
+}
+check "systemctl start $U: active (running) once READY=1 arrived" start_unit "$U"
+
+notify_status() {
+  local t s
+  t=$(uprop "$U" Type)
+  s=$(uprop "$U" StatusText)
+  echo "Type=$t NotifyAccess=$(uprop "$U" NotifyAccess) StatusText=$s"
+  [ "$t" = notify ] && [ -n "$s" ]
+}
+check "sd_notify: the service's status text is shown (Type=notify)" notify_status
+
+loopback_added() {
+  ip addr show dev mgmt
+  ip addr show dev mgmt | grep -q 'inet 127\.0\.0\.1/8' &&
+    ip addr show dev mgmt | grep -q 'inet6 ::1/128' &&
+    journal_has "$U" '^loopback addresses added'
+}
+check "ensure-loopback (ExecStartPre=+) added 127.0.0.1/8 and ::1/128 to mgmt, and logged it" loopback_added
+
+check "dig @127.0.0.1 (UDP) inside mgmt" expect_answer mgmt 127.0.0.1 which.lab.test A 10.53.0.53
+check "dig @::1 +tcp inside mgmt" expect_answer mgmt ::1 which.lab.test TXT '"upstream=mgmt"' +tcp
+check "a never-cached name resolves inside mgmt" \
+  expect_answer mgmt 127.0.0.1 "$(unique_name wild.lab.test)" A 10.53.0.99
+check "the default VRF gets no reply from the mgmt service" \
+  expect_no_answer default 127.0.0.1 which.lab.test A NOREPLY
+
+# listeners_on_mgmt PROCESS: UDP and TCP on 127.0.0.1:53 and [::1]:53, bound to mgmt (ss's
+# "dev = mgmt" matches the socket's SO_BINDTODEVICE device), held by PROCESS.
+listeners_on_mgmt() {
+  local on_mgmt
+  echo "listening on port 53:"
+  ss -Hlnup 'sport = :53'
+  ss -Hlntp 'sport = :53'
+  on_mgmt=$(ss -Hlnup 'sport = :53 and dev = mgmt'; ss -Hlntp 'sport = :53 and dev = mgmt')
+  echo "of which bound to mgmt:"
+  echo "$on_mgmt"
+  [ "$(grep -c "((\"$1\"" <<<"$on_mgmt")" -eq 4 ] &&
+    grep -q '^UNCONN.* 127\.0\.0\.1%mgmt:53 ' <<<"$on_mgmt" && grep -q '^UNCONN.* \[::1\]%mgmt:53 ' <<<"$on_mgmt" &&
+    grep -q '^LISTEN.* 127\.0\.0\.1%mgmt:53 ' <<<"$on_mgmt" && grep -q '^LISTEN.* \[::1\]%mgmt:53 ' <<<"$on_mgmt"
+}
+check "its four listeners (UDP, TCP; 127.0.0.1, ::1) are bound to mgmt" listeners_on_mgmt node
+
+own_cgroup() { # UNIT
+  local pid
+  pid=$(uprop "$1" MainPID)
+  echo "$1: MainPID=$pid; /proc/$pid/cgroup: $(cat "/proc/$pid/cgroup")"
+  [ "${pid:-0}" -gt 0 ] && grep -qF "/$1" "/proc/$pid/cgroup"
+}
+check "the main process is in the unit's own cgroup ($U)" own_cgroup "$U"
+
+sandboxed() {
+  local pid uid cap
+  pid=$(uprop "$U" MainPID)
+  uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+  cap=$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")
+  echo "uid $uid ($(ps -o user= -p "$pid")), CapEff $cap"
+  # DynamicUser= takes uids from 61184-65519; 0x400 is CAP_NET_BIND_SERVICE alone.
+  [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] && [ "$cap" = 0000000000000400 ]
+}
+check "sandbox: a dynamic user holding only CAP_NET_BIND_SERVICE" sandboxed
+
+journal_ready() {
+  journal_has "$U" '^ready .*vrf=mgmt' || return 1
+  # journald files "<6>ready ..." under priority 6 and strips the prefix.
+  ! ujournal "$U" | grep -E '^<[0-7]>'
+}
+check "journalctl -u $U: the ready line, its <N> prefix taken as the priority" journal_ready
+
+reload_ok() {
+  local pid0 pid1 rc c
+  c=$(jcursor)
+  pid0=$(uprop "$U" MainPID)
+  sctl reload "$U"
+  rc=$?
+  pid1=$(uprop "$U" MainPID)
+  echo "systemctl reload: exit $rc; MainPID $pid0 -> $pid1"
+  [ $rc -eq 0 ] && [ "$pid0" = "$pid1" ] && journal_has "$U" '^configuration reloaded' --after-cursor "$c" && unit_is "$U" active running
+}
+check "systemctl reload: 'configuration reloaded' logged, same MainPID, still running" reload_ok
+check "answers after the reload" expect_answer mgmt 127.0.0.1 www.lab.test A 10.53.0.80
+
+reload_broken() {
+  local pid0 pid1 rc c
+  c=$(jcursor)
+  mkdir -p "$CONF/mgmt.conf.d"
+  printf '[Resolve]\nPort=notaport\n' >"$CONF/mgmt.conf.d/50-broken.conf"
+  chmod 0644 "$CONF/mgmt.conf.d/50-broken.conf"
+  pid0=$(uprop "$U" MainPID)
+  sctl reload "$U"
+  rc=$?
+  pid1=$(uprop "$U" MainPID)
+  echo "systemctl reload with a broken drop-in: exit $rc; MainPID $pid0 -> $pid1"
+  [ "$pid0" = "$pid1" ] && journal_has "$U" '^reload refused' --after-cursor "$c" && unit_is "$U" active running
+}
+check "reload with a broken drop-in: refused and logged, the same process keeps running" reload_broken
+check "answers with the old configuration" expect_answer mgmt 127.0.0.1 which.lab.test AAAA fd53::53
+rm -rf "$CONF/mgmt.conf.d"
+
+priority_filter() {
+  echo "\$ journalctl -u $U -p warning"
+  ujournal "$U" -p warning
+  journal_has "$U" '^reload refused' -p warning || return 1
+  ! ujournal "$U" -p warning | grep -E '^(ready|configuration reloaded|loopback addresses)'
+}
+check "journalctl -p warning: the refusal (err) is there, info lines are not" priority_filter
+
+no_restart_yet() {
+  local n
+  n=$(uprop "$U" NRestarts)
+  echo "NRestarts=$n after $(($(date +%s) - $(date -d "$(uprop "$U" ActiveEnterTimestamp)" +%s))) s active"
+  [ "$n" = 0 ]
+}
+check "watchdog: no restart while serving (pings arrive under TCG)" no_restart_yet
+
+new_main_pid() { # OLD: the unit runs again, with another main process
+  local p
+  p=$(uprop "$U" MainPID)
+  [ "${p:-0}" -gt 0 ] && [ "$p" != "$1" ] && [ "$(uprop "$U" SubState)" = running ]
+}
+watchdog_restart() {
+  local pid0 n0 t0=$SECONDS c
+  c=$(jcursor)
+  pid0=$(uprop "$U" MainPID)
+  n0=$(uprop "$U" NRestarts)
+  echo "kill -STOP $pid0 (WatchdogUSec=$(uprop "$U" WatchdogUSec))"
+  kill -STOP "$pid0" || return 1
+  wait_for 180 new_main_pid "$pid0"
+  local ok=$?
+  echo "after $((SECONDS - t0)) s: MainPID=$(uprop "$U" MainPID) NRestarts=$(uprop "$U" NRestarts) (was $n0)"
+  kill -CONT "$pid0" 2>/dev/null # in case it is still there
+  [ $ok -eq 0 ] && [ "$(uprop "$U" NRestarts)" -gt "$n0" ] && journal_has "$U" 'Watchdog timeout' --after-cursor "$c"
+}
+check "watchdog: after kill -STOP, 'Watchdog timeout' and a restart with a new MainPID" watchdog_restart
+check "answers after the watchdog restart" expect_answer mgmt 127.0.0.1 "$(unique_name wild.lab.test)" A 10.53.0.99
+
+stop_unit() { # UNIT
+  local t0=$SECONDS c
+  c=$(jcursor)
+  sctl stop "$1" || return 1
+  echo "systemctl stop $1 took $((SECONDS - t0)) s; Result=$(uprop "$1" Result)"
+  unit_is "$1" inactive dead && [ "$(uprop "$1" Result)" = success ] && journal_has "$1" '^stopped( |$)' --after-cursor "$c"
+}
+check "systemctl stop: inactive, result success, 'stopped' logged" stop_unit "$U"
+check "no answer inside mgmt once stopped" expect_no_answer mgmt 127.0.0.1 which.lab.test A NOREPLY
+
+# ---- socket activation ----
+
+socket_enabled() {
+  ip addr del 127.0.0.1/8 dev mgmt # the socket's own ExecStartPre= must add them back
+  ip -6 addr del ::1/128 dev mgmt
+  timeout 300 sh "$VRF_LAB_REPO/systemd/install.sh" socket mgmt || return 1
+  cat "/etc/systemd/system/$S.d/device.conf" || return 1
+  echo "$S: enabled=$(sctl is-enabled "$S")"
+  unit_is "$S" active listening && unit_is "$U" inactive
+}
+check "install.sh socket mgmt: drop-in written, $S enabled and listening, service not started" socket_enabled
+
+sockets_bound() {
+  ip addr show dev mgmt
+  ip addr show dev mgmt | grep -q 'inet 127\.0\.0\.1/8' && ip addr show dev mgmt | grep -q 'inet6 ::1/128' &&
+    listeners_on_mgmt systemd
+}
+check "the socket's ensure-loopback added the addresses; UDP and TCP on 127.0.0.1 and ::1 bound to mgmt" sockets_bound
+
+check "socket activation: the first query inside mgmt starts the service and is answered" \
+  expect_answer mgmt 127.0.0.1 which.lab.test A 10.53.0.53 +time=90 +tries=1
+activated() {
+  unit_is "$U" active running && journal_has "$U" '^ready .*socketActivated=true'
+}
+check "the service runs and adopted systemd's sockets (socketActivated=true)" activated
+check "dig @::1 +tcp inside mgmt through the passed sockets" \
+  expect_answer mgmt ::1 which.lab.test TXT '"upstream=mgmt"' +tcp
+check "the default VRF gets no reply from mgmt's sockets" \
+  expect_no_answer default 127.0.0.1 which.lab.test A NOREPLY
+
+restart_answers() {
+  local pid0 pid1
+  pid0=$(uprop "$U" MainPID)
+  sctl restart --no-block "$U" || return 1
+  # Sent while the service restarts: the socket holds it until the new process reads it.
+  expect_answer mgmt 127.0.0.1 www.lab.test A 10.53.0.80 +time=90 +tries=1 || return 1
+  pid1=$(uprop "$U" MainPID)
+  echo "MainPID $pid0 -> $pid1"
+  [ "$pid1" != "$pid0" ] && unit_is "$S" active
+}
+check "a query sent during systemctl restart is answered (the socket stays open)" restart_answers
+
+socket_stop() {
+  sctl disable --now "$S" || return 1
+  stop_unit "$U" || return 1
+  ss -Hlnp 'sport = :53'
+  [ -z "$(ss -Hln 'sport = :53 and dev = mgmt')" ]
+}
+check "disable --now the socket, stop the service: nothing listens in mgmt" socket_stop
+
+# ---- the default VRF's instance beside mgmt's ----
+
+printf '[Resolve]\nDNS=%s\n' "$DEF_UP_ADDR" >"$CONF/default.conf"
+chmod 0644 "$CONF/default.conf"
+check "systemctl start $D: active (running)" start_unit "$D"
+check "systemctl start $U beside it" start_unit "$U"
+check "default VRF, 127.0.0.1: the default instance answers from its upstream" \
+  expect_answer default 127.0.0.1 which.lab.test A 10.54.0.54
+check "default VRF, ::1 +tcp: the default instance answers" \
+  expect_answer default ::1 which.lab.test TXT '"upstream=default"' +tcp
+check "mgmt, 127.0.0.1: the mgmt instance answers from its upstream" \
+  expect_answer mgmt 127.0.0.1 which.lab.test A 10.53.0.53
+check "the default instance is in its own cgroup ($D)" own_cgroup "$D"
+check "systemctl stop $D" stop_unit "$D"
+
+# ---- the VRF device: BindsTo= and [Install] ----
+
+check "systemctl enable $U (multi-user.target and the device's .wants)" \
+  bash -c "timeout $SYSTEMCTL_TIMEOUT systemctl enable $U && ls -l /etc/systemd/system/$DEV.wants/"
+device_gone() {
+  ip link del mgmt || return 1
+  wait_for 90 unit_is "$U" inactive
+}
+check "ip link del mgmt: the service stops (BindsTo= the device)" device_gone
+
+device_back() {
+  local t0=$SECONDS
+  ip link add mgmt type vrf table 1000 && ip link set mgmt up &&
+    ip link set mgmt-up master mgmt && ip link set mgmt-up up || return 1
+  ip addr replace 10.53.0.1/24 dev mgmt-up
+  ip -6 addr replace fd53::1/64 dev mgmt-up nodad
+  wait_for 180 unit_is "$U" active running
+  local ok=$?
+  echo "service state after $((SECONDS - t0)) s"
+  [ $ok -eq 0 ]
+}
+check "the device again: udev + [Install] WantedBy= the device start the service" device_back
+check "it answers inside the new mgmt (loopback addresses added again)" \
+  expect_answer mgmt 127.0.0.1 which.lab.test A 10.53.0.53
+check "systemctl disable --now $U" bash -c "timeout $SYSTEMCTL_TIMEOUT systemctl disable --now $U"
