@@ -9,7 +9,7 @@
 
 namespace vrf {
 
-// socket.cc: createSocket(opts) -> fd, closeFd(fd).
+// socket.cc: createSocket(opts) -> fd, closeFd(fd), clearReuseAddr(fd).
 void InitSocket(Napi::Env env, Napi::Object exports);
 
 // notify.cc: sdNotify(path, message), one datagram to $NOTIFY_SOCKET (sd_notify(3)).

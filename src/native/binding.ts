@@ -62,6 +62,7 @@ export interface ListenFdInfo {
 interface NativeAddon {
   createSocket(opts: CreateSocketOptions): number;
   closeFd(fd: number): void;
+  clearReuseAddr(fd: number): void;
   sdNotify(path: string, message: string): void;
   listenFdInfo(fd: number): ListenFdInfo;
 }
@@ -128,6 +129,15 @@ export function createSocket(opts: CreateSocketOptions): number {
 /** Closes an fd that Node did not adopt. Throws NativeSocketError (EBADF) if it is not open. */
 export function closeFd(fd: number): void {
   load().closeFd(fd);
+}
+
+/**
+ * Turns SO_REUSEADDR off on a socket Node has adopted (libuv turns it on for every UDP fd), so
+ * no other local process can bind its port. Throws NativeSocketError (syscall 'setsockopt');
+ * never closes the fd.
+ */
+export function clearReuseAddr(fd: number): void {
+  load().clearReuseAddr(fd);
 }
 
 /**

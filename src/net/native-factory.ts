@@ -10,7 +10,7 @@
 import dgram from 'node:dgram';
 import { fstatSync } from 'node:fs';
 import net from 'node:net';
-import { closeFd, createSocket } from '../native/binding.js';
+import { clearReuseAddr, closeFd, createSocket } from '../native/binding.js';
 import { WILDCARD, connectWithin } from './plain-factory.js';
 import type { Family, ListenSpec, SocketFactory } from './socket-factory.js';
 
@@ -36,7 +36,16 @@ export function createNativeSocketFactory(device: string | null): SocketFactory 
     async udpClient(family: Family): Promise<dgram.Socket> {
       // Port 0: Linux picks a random free port from ip_local_port_range (RFC 5452 9.2).
       const fd = createSocket({ family, type: 'udp', device, address: WILDCARD[family], port: 0, v6Only: family === 6 });
-      return adoptUdp(fd, family);
+      const sock = adoptUdp(fd, family);
+      // libuv has just turned SO_REUSEADDR on: off again, or another local process could bind
+      // this port too and receive our replies (native/src/socket.cc, clearReuseAddr).
+      try {
+        clearReuseAddr(fd);
+      } catch (e) {
+        sock.close();
+        throw e;
+      }
+      return sock;
     },
 
     async tcpConnect(family: Family, address: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -66,7 +75,8 @@ function adoptUdp(fd: number, family: Family): dgram.Socket {
   try {
     // Synchronous for an fd: it throws if the fd cannot be adopted, else is bound on return.
     // exclusive: a cluster worker adopts it itself instead of asking the primary.
-    // Note: libuv's uv_udp_open sets SO_REUSEADDR on every UDP fd it adopts.
+    // libuv's uv_udp_open sets SO_REUSEADDR on every UDP fd it adopts: the listeners ask for it
+    // anyway, udpClient turns it off again.
     sock.bind({ fd, exclusive: true });
   } catch (e) {
     sock.close();

@@ -65,6 +65,17 @@ describe.each(factories)('%s', (_name, make) => {
       expect((await reply).toString()).toBe('re:ping');
     });
 
+    it("no other local socket can bind an upstream socket's port, not even with SO_REUSEADDR", async () => {
+      // libuv turns SO_REUSEADDR on when Node adopts a UDP fd; the factory must turn it off, or
+      // any local process could bind the port too and take our upstream replies (RFC 5452 9.2).
+      const f = make();
+      const client = track(await f.udpClient(family));
+      const { port } = client.address();
+      const wildcard = family === 4 ? '0.0.0.0' : '::';
+      expect(() => createSocket({ family, type: 'udp', address: wildcard, port, reuseAddr: true, v6Only: family === 6 }))
+        .toThrow(expect.objectContaining({ code: 'EADDRINUSE', syscall: 'bind' }));
+    });
+
     it('TCP listener accepts; tcpConnect connects and exchanges data', async () => {
       const f = make();
       const server = track(await f.tcpListener({ family, address, port: 0 }, 16));
