@@ -4,6 +4,8 @@
 
 #include <napi.h>
 
+#include <cmath>
+
 #include <optional>
 #include <string>
 
@@ -18,6 +20,16 @@ void InitNotify(Napi::Env env, Napi::Object exports);
 // listen_fd.cc: listenFdInfo(fd) -> { type, family, address, port, device, listening } of a
 // socket passed by the service manager (LISTEN_FDS); sets FD_CLOEXEC on it.
 void InitListenFd(Napi::Env env, Napi::Object exports);
+
+// info[0] as a file descriptor: a non-negative integer that fits an int, else a TypeError
+// "<fn>: fd must be a non-negative integer".
+inline int FdArg(Napi::Env env, const Napi::Value& v, const char* fn) {
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > 2147483647) {
+    throw Napi::TypeError::New(env, std::string(fn) + ": fd must be a non-negative integer");
+  }
+  return static_cast<int>(d);
+}
 
 // Where a failed system call was aimed; every field is optional and copied onto the error.
 struct ErrorContext {

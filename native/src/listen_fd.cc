@@ -33,12 +33,7 @@ int GetSockInt(Napi::Env env, int fd, int name, const char* label) {
 
 Napi::Value ListenFdInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Value v = info[0];
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > 2147483647) {
-    throw Napi::TypeError::New(env, "listenFdInfo: fd must be a non-negative integer");
-  }
-  const int fd = static_cast<int>(d);
+  const int fd = FdArg(env, info[0], "listenFdInfo");
 
   const int type = GetSockInt(env, fd, SO_TYPE, "SO_TYPE");  // EBADF, or ENOTSOCK for a file or pipe
   const int domain = GetSockInt(env, fd, SO_DOMAIN, "SO_DOMAIN");

@@ -197,13 +197,9 @@ Napi::Value CreateSocket(const Napi::CallbackInfo& info) {
 // double close shows up in tests instead of silently closing someone else's descriptor.
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Value v = info[0];
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > 2147483647) {
-    throw Napi::TypeError::New(env, "closeFd: fd must be a non-negative integer");
-  }
+  const int fd = FdArg(env, info[0], "closeFd");
   // Linux always releases the descriptor, even when close() reports EINTR: never retry.
-  if (close(static_cast<int>(d)) != 0 && errno != EINTR) throw SystemError(env, errno, "close", {});
+  if (close(fd) != 0 && errno != EINTR) throw SystemError(env, errno, "close", {});
   return env.Undefined();
 }
 
@@ -215,13 +211,9 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 // the *other* socket binds, so turning it off after adoption closes that door.
 Napi::Value ClearReuseAddr(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Value v = info[0];
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > 2147483647) {
-    throw Napi::TypeError::New(env, "clearReuseAddr: fd must be a non-negative integer");
-  }
+  const int fd = FdArg(env, info[0], "clearReuseAddr");
   int zero = 0;
-  if (setsockopt(static_cast<int>(d), SOL_SOCKET, SO_REUSEADDR, &zero, sizeof zero) != 0) {
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof zero) != 0) {
     ErrorContext ctx;
     ctx.option = "SO_REUSEADDR";
     throw SystemError(env, errno, "setsockopt", ctx);  // the fd stays Node's: never closed here
