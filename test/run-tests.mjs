@@ -5,7 +5,7 @@
 // Extra arguments go to vitest (e.g. `npm test -- test/unit`).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ if (tsc.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+// As `npm run build:ts` does: the tests execute dist/main.js through its #! line.
+chmodSync(join(root, 'dist', 'main.js'), 0o755);
 const dir = mkdtempSync(join(tmpdir(), 'vrf-resolver-test-'));
 const out = join(dir, 'report.json');
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');

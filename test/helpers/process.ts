@@ -159,9 +159,12 @@ export function spawnNode(ns: Netns | null, scriptPath: string, args: readonly s
   return spawnManaged(ns, process.execPath, [scriptPath, ...args], { label: `node ${scriptPath}`, ...opts });
 }
 
-/** `node dist/main.js run ...args` (build first: `npm run build:ts`). */
+/**
+ * `dist/main.js run ...args`, executed as the installed command is: through its #! line, with
+ * the node flags it carries (build first: `npm run build:ts`).
+ */
 export function spawnResolver(ns: Netns | null, args: readonly string[], opts: SpawnOpts = {}): ManagedProcess {
-  return spawnNode(ns, RESOLVER_MAIN, ['run', ...args], { label: `resolver${ns ? `@${ns.name}` : ''}`, ...opts });
+  return spawnManaged(ns, RESOLVER_MAIN, ['run', ...args], { label: `resolver${ns ? `@${ns.name}` : ''}`, ...opts });
 }
 
 /** Predicate for waitForLog: a pino line whose `msg` contains `text` (and optional field matches). */
