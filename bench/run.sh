@@ -51,49 +51,25 @@ declare -A PORT=([vrf-resolver]=$((PORT_BASE + 1)) [dnsmasq]=$((PORT_BASE + 2)) 
 FILL_PORT=$((PORT_BASE + 4))
 RESOLVERS=(vrf-resolver dnsmasq unbound)
 
-die() { echo "bench: $*" >&2; exit 1; }
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 log() { echo "bench: $*" >&2; }
 
 # ---------------------------------------------------------------- preflight
-[[ $(id -u) -eq 0 ]] || die "run as root (taskset, binding, /proc of other users)"
 for tool in dnsperf dnsmasq unbound dig taskset node awk ss; do
   command -v "$tool" >/dev/null || {
     [[ $tool == dnsperf ]] && { log "installing dnsperf"; apt-get install -y dnsperf >/dev/null; continue; }
     die "missing $tool (apt-get install dnsperf dnsmasq-base unbound bind9-dnsutils util-linux)"
   }
 done
-[[ -f $VRF_MAIN ]] || die "$VRF_MAIN not found: npm run build:ts"
-(( $(nproc) > SERVER_CPU && $(nproc) > LOADGEN_CPU )) || die "need CPUs $SERVER_CPU and $LOADGEN_CPU"
-for p in "$UP_PORT" "${PORT[@]}" "$FILL_PORT"; do
-  if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
-    die "port $p is in use (set PORT_BASE)"
-  fi
-done
+require_root_and_cpus "$SERVER_CPU" "$LOADGEN_CPU"
+require_free_ports "$UP_PORT" "${PORT[@]}" "$FILL_PORT"
 
 mkdir -p "$RESULTS"
-TMP=$(mktemp -d /tmp/vrf-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_scratch vrf-bench
+resolver_node
 
-# Start a long-running process in the background pinned to a CPU; sets STARTED_PID.
-start_bg() { # cpu logfile cmd...
-  local cpu=$1 logf=$2; shift 2
-  taskset -c "$cpu" "$@" >"$logf" 2>&1 &
-  STARTED_PID=$!
-  PIDS+=("$STARTED_PID")
-}
 forget_pid() { local p=$1 i; for i in "${!PIDS[@]}"; do [[ ${PIDS[$i]} == "$p" ]] && unset 'PIDS[i]'; done; return 0; }
 stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
   local pid=$1
@@ -103,17 +79,9 @@ stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
   wait "$pid" 2>/dev/null || true
   forget_pid "$pid"
 }
-wait_ready() { # addr port name
-  for _ in $(seq 50); do
-    if dig +time=1 +tries=1 +short @"$1" -p "$2" "$3" A 2>/dev/null | grep -q '^[0-9]'; then return 0; fi
-    sleep 0.2
-  done
-  die "nothing answers $3 on $1:$2"
-}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat" 2>/dev/null || echo 0 0; } # utime stime (all threads)
-mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 host_busy() { # cpu -> "busy total" jiffies
   awk -v c="cpu$1" '$1 == c {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
 }
@@ -135,7 +103,7 @@ awk -v n="$FILL_NAMES" 'BEGIN {for (i = 1; i <= n; i++) print "f" i ".bench.test
 {
   echo "date: $(date -Is)"; echo "kernel: $(uname -r)"; echo "cpus: $(nproc) x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "node: $(node --version)  dnsperf: $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')  dnsmasq: $(dnsmasq --version | awk 'NR == 1 {print $3}')  unbound: $(unbound -V | awk 'NR == 1 {print $2}')"
-  echo "vrf-resolver: $VRF_MAIN (mtime $(stat -c %y "$VRF_MAIN"))"
+  echo "vrf-resolver: $VRF_MAIN (mtime $(stat -c %y "$VRF_MAIN")); node command: ${VRF_NODE[*]}"
   newest_src=$(find "$ROOT/src" -name '*.ts' -printf '%T@ %p\n' | sort -n | tail -1)
   echo "newest src: ${newest_src#* } (mtime $(date -d "@${newest_src%% *}" -Is))"
   echo "pinning: server cpu$SERVER_CPU; dnsperf + upstream cpu$LOADGEN_CPU"
@@ -152,13 +120,12 @@ UP_PID=$STARTED_PID
 wait_ready $UP_ADDR "$UP_PORT" h1.bench.test
 
 # ---------------------------------------------------------------- resolvers under test
-VRF_NODE_FLAGS=()
 start_resolver() { # name [port] -> RES_PID
   local name=$1 port=${2:-${PORT[$1]}}
   case $name in
     vrf-resolver)
       printf '[Resolve]\nCacheMaxEntries=200000\n' >"$TMP/vrf.conf"
-      start_bg "$SERVER_CPU" "$TMP/$name.$port.log" node "${VRF_NODE_FLAGS[@]}" "$VRF_MAIN" run \
+      start_bg "$SERVER_CPU" "$TMP/$name.$port.log" "${VRF_NODE[@]}" "$VRF_MAIN" run \
         --config "$TMP/vrf.conf" --listen "$LISTEN:$port" --upstream "$UP_ADDR:$UP_PORT" --log-level info ;;
     dnsmasq)
       start_bg "$SERVER_CPU" "$TMP/$name.$port.log" dnsmasq --keep-in-foreground --conf-file=/dev/null \
@@ -311,12 +278,12 @@ if (( want_prof )); then
   log "profiling vrf-resolver during a hit run (node --cpu-prof)"
   PROFDIR=$RESULTS/prof
   rm -rf "$PROFDIR"; mkdir -p "$PROFDIR"
-  VRF_NODE_FLAGS=(--cpu-prof --cpu-prof-dir="$PROFDIR")
+  resolver_node --cpu-prof --cpu-prof-dir="$PROFDIR"
   start_resolver vrf-resolver
   warm "${PORT[vrf-resolver]}"
   pres=$(dnsperf_run prof-hit-vrf-resolver $LISTEN "${PORT[vrf-resolver]}" "$HITQ" "$RES_PID")
   stop_resolver "$RES_PID" vrf-resolver "${PORT[vrf-resolver]}"
-  VRF_NODE_FLAGS=()
+  resolver_node
   prof=$(ls "$PROFDIR"/*.cpuprofile 2>/dev/null | head -1)
   if [[ -n $prof ]]; then
     mv "$prof" "$PROFDIR/hit.cpuprofile"

@@ -21,6 +21,8 @@ RESULTS=${RESULTS:-$ROOT/bench/results}
 DURATION=${DURATION:-600}         # seconds of load
 QPS=${QPS:-3000}                  # dnsperf -Q: sustained query rate
 CACHE_MAX=${CACHE_MAX:-50000}     # CacheMaxEntries= of the resolver under test
+CACHE_MIB=${CACHE_MIB:-}          # CacheMaxMiB= (default: the resolver's, 64); e.g. CACHE_MAX=1000000
+                                  # CACHE_MIB=16 to see the byte bound hold instead of the count
 INTERVAL=${INTERVAL:-10}          # seconds between samples
 IDLE_AFTER=${IDLE_AFTER:-20}      # seconds sampled after the load stops
 CLIENTS=${CLIENTS:-4}
@@ -32,7 +34,7 @@ SERVER_CPU=${SERVER_CPU:-1}
 LOADGEN_CPU=${LOADGEN_CPU:-0}
 PORT_BASE=${PORT_BASE:-15400}     # run.sh uses 15300
 VRF_MAIN=${VRF_MAIN:-$ROOT/dist/main.js}
-NODE_FLAGS=${NODE_FLAGS:-}             # e.g. --trace-gc, to tell V8 heap growth from a leak
+NODE_FLAGS=${NODE_FLAGS:-}             # extra node flags, e.g. --trace-gc
 
 UP_ADDR=127.0.0.2
 UP_PORT=$((PORT_BASE + 99))
@@ -40,54 +42,26 @@ LISTEN=127.0.0.1
 PORT=$((PORT_BASE + 1))
 [[ -n $NAMES ]] || NAMES=$(( QPS * (DURATION + 60) > 3000000 ? QPS * (DURATION + 60) : 3000000 ))
 
-die() { echo "soak: $*" >&2; exit 1; }
+BENCH_NAME=soak
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 log() { echo "soak: $(date +%T) $*" >&2; }
 
 # ---------------------------------------------------------------- preflight
-[[ $(id -u) -eq 0 ]] || die "run as root (taskset, /proc of the resolver)"
 for tool in dnsperf dnsmasq dig taskset node awk ss timeout pgrep; do
   command -v "$tool" >/dev/null || die "missing $tool (apt-get install dnsperf dnsmasq-base bind9-dnsutils util-linux)"
 done
-[[ -f $VRF_MAIN ]] || die "$VRF_MAIN not found: npm run build:ts"
-(( $(nproc) > SERVER_CPU && $(nproc) > LOADGEN_CPU )) || die "need CPUs $SERVER_CPU and $LOADGEN_CPU"
+require_root_and_cpus "$SERVER_CPU" "$LOADGEN_CPU"
 (( DURATION >= 120 )) || die "DURATION must be at least 120 s (first and last minute)"
-for p in "$UP_PORT" "$PORT"; do
-  if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
-    die "port $p is in use (set PORT_BASE)"
-  fi
-done
+require_free_ports "$UP_PORT" "$PORT"
 
 mkdir -p "$RESULTS"
-TMP=$(mktemp -d /tmp/vrf-soak.XXXXXX)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_scratch vrf-soak
+# shellcheck disable=SC2086 # NODE_FLAGS is a list of words
+resolver_node $NODE_FLAGS
 
-start_bg() { # cpu logfile cmd... -> STARTED_PID
-  local cpu=$1 logf=$2; shift 2
-  taskset -c "$cpu" "$@" >"$logf" 2>&1 &
-  STARTED_PID=$!
-  PIDS+=("$STARTED_PID")
-}
-wait_ready() { # addr port name
-  for _ in $(seq 50); do
-    if dig +time=1 +tries=1 +short @"$1" -p "$2" "$3" A 2>/dev/null | grep -q '^[0-9]'; then return 0; fi
-    sleep 0.2
-  done
-  die "nothing answers $3 on $1:$2"
-}
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || true; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
 # ---------------------------------------------------------------- inputs
 log "generating $NAMES unique names"
@@ -95,6 +69,8 @@ QF=$TMP/soak.q
 # A random 6-hex-digit prefix, then the line number in hex: random-looking, and never repeated.
 awk -v n="$NAMES" 'BEGIN {srand(); for (i = 1; i <= n; i++) printf "%06x%x.soak.test A\n", int(rand() * 16777216), i}' >"$QF"
 printf '[Resolve]\nCacheMaxEntries=%s\n' "$CACHE_MAX" >"$TMP/vrf.conf"
+[[ -z $CACHE_MIB ]] || printf 'CacheMaxMiB=%s\n' "$CACHE_MIB" >>"$TMP/vrf.conf"
+CACHE_DESC="CacheMaxEntries=$CACHE_MAX${CACHE_MIB:+ CacheMaxMiB=$CACHE_MIB}"
 
 # ---------------------------------------------------------------- upstream and resolver
 start_bg "$LOADGEN_CPU" "$TMP/upstream.log" timeout --kill-after=5 $((DURATION + 300)) \
@@ -104,7 +80,7 @@ start_bg "$LOADGEN_CPU" "$TMP/upstream.log" timeout --kill-after=5 $((DURATION +
 wait_ready $UP_ADDR "$UP_PORT" ready.soak.test
 
 # taskset execs timeout(1), which forks node: $RES_PID is node itself, for /proc and SIGHUP.
-start_bg "$SERVER_CPU" "$TMP/resolver.log" timeout --kill-after=5 $((DURATION + 300)) node $NODE_FLAGS "$VRF_MAIN" run \
+start_bg "$SERVER_CPU" "$TMP/resolver.log" timeout --kill-after=5 $((DURATION + 300)) "${VRF_NODE[@]}" "$VRF_MAIN" run \
   --config "$TMP/vrf.conf" --listen "$LISTEN:$PORT" --upstream "$UP_ADDR:$UP_PORT" --log-level info
 for _ in $(seq 50); do RES_PID=$(pgrep -P "$STARTED_PID" -x node || true); [[ -n $RES_PID ]] && break; sleep 0.1; done
 [[ -n $RES_PID ]] || die "the resolver did not start (see $TMP/resolver.log)"
@@ -114,7 +90,7 @@ wait_ready $LISTEN "$PORT" ready.soak.test
   echo "date: $(date -Is)  kernel: $(uname -r)  cpus: $(nproc) x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "node: $(node --version)  dnsperf: $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')  dnsmasq: $(dnsmasq --version | awk 'NR == 1 {print $3}')"
   echo "vrf-resolver: $VRF_MAIN (mtime $(stat -c %y "$VRF_MAIN" | cut -d. -f1))"
-  echo "config: CacheMaxEntries=$CACHE_MAX (other keys default); node flags: ${NODE_FLAGS:-none}; upstream dnsmasq --address=/soak.test/192.0.2.1 --local-ttl=3600"
+  echo "config: $CACHE_DESC (other keys default); node command: ${VRF_NODE[*]}; upstream dnsmasq --address=/soak.test/192.0.2.1 --local-ttl=3600"
   echo "load: dnsperf -n 1 -l $DURATION -Q $QPS -c $CLIENTS -q $OUTSTANDING -t 5 over $NAMES unique names"
   echo "pinning: resolver cpu$SERVER_CPU; dnsperf + upstream cpu$LOADGEN_CPU; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$TMP/env"
@@ -151,7 +127,7 @@ sleep_until() { # seconds since T0
 }
 
 sample idle
-log "load: $QPS q/s for $DURATION s against $LISTEN:$PORT (CacheMaxEntries=$CACHE_MAX)"
+log "load: $QPS q/s for $DURATION s against $LISTEN:$PORT ($CACHE_DESC)"
 taskset -c "$LOADGEN_CPU" timeout --kill-after=5 $((DURATION + 30)) \
   dnsperf -s $LISTEN -p "$PORT" -d "$QF" -n 1 -l "$DURATION" -Q "$QPS" -c "$CLIENTS" -q "$OUTSTANDING" -t 5 -S "$INTERVAL" \
   >"$TMP/dnsperf.out" 2>&1 &
@@ -201,7 +177,8 @@ eval "$(awk -F'\t' -v cap="$CACHE_MAX" -v qps="$QPS" -v flatpct="$FLAT_PCT" -v h
       if (r[i] < min) min = r[i]; if (r[i] > max) max = r[i]; if (h[i] > hwm) hwm = h[i]
       if (t[i] <= 60) { f1s += r[i]; f1n++; if (!f1min || r[i] < f1min) f1min = r[i]; if (r[i] > f1max) f1max = r[i] }
       if (t[i] > tend - 60) { l1s += r[i]; l1n++; if (!l1min || r[i] < l1min) l1min = r[i]; if (r[i] > l1max) l1max = r[i] }
-      if (fill < 0 && e[i] != "-" && e[i] + 0 >= cap) fill = t[i]
+      # Full: at the entry cap, or no longer growing (the byte bound, CacheMaxMiB, holds it).
+      if (fill < 0 && e[i] != "-" && (e[i] + 0 >= cap || (i > first && e[i - 1] != "-" && e[i] + 0 <= e[i - 1] + 0))) fill = t[i]
       if (e[i] != "-" && e[i] + 0 > emax) emax = e[i] + 0
     }
     fillsrc = "entries"
@@ -247,7 +224,7 @@ WARNS=$(grep -c '"level":"\(warn\|error\|fatal\)"' "$TMP/resolver.log" || true)
   echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
   echo "| $(mib "$IDLE") | $(mib "$MIN") | $(mib "$F1MEAN") ($(mib "$F1MIN")–$(mib "$F1MAX")) | $(mib "$L1MEAN") ($(mib "$L1MIN")–$(mib "$L1MAX")) | $(mib "$MAX") | $(mib "$HWM") |"
   echo
-  echo "- Cache full at t≈${FILL_T} s ($FILL_SRC); most entries seen during the run: $EMAX; at stop: ${FINAL_ENTRIES:-?}. Capped at CacheMaxEntries=$CACHE_MAX: $ENTRIES_OK."
+  echo "- Cache full at t≈${FILL_T} s ($FILL_SRC); most entries seen during the run: $EMAX; at stop: ${FINAL_ENTRIES:-?}. Capped at CacheMaxEntries=$CACHE_MAX: $ENTRIES_OK.${CACHE_MIB:+ CacheMaxMiB=$CACHE_MIB.}"
   echo "- **Flat after the cache filled: $FLAT.** Least-squares trend over the $TREND_N samples from t=${TREND_FROM} s to t=${LOAD_T} s: $SLOPE_MIB_MIN MiB/min, $GROWTH_MIB MiB over that span (flat: less than $FLAT_PCT% of the mean, or 5 MiB)."
   echo "- Resolver CPU under load: $CPU_PCT% of one core. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the host included)."
   echo
