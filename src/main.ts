@@ -19,6 +19,7 @@ import type { Config, LogFormat } from './config/types.js';
 import { ConfigError, NativeMissingError } from './errors.js';
 import { closeLogger, createLogger, detectLogFormat, journalPrefix } from './log.js';
 import { App } from './app.js';
+import { tuneHeap } from './heap.js';
 import { nativeAvailable, packageRoot } from './native/binding.js';
 import { createNativeSocketFactory } from './net/native-factory.js';
 import { createPlainSocketFactory } from './net/plain-factory.js';
@@ -71,6 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function run(load: LoadOptions): Promise<number> {
+  tuneHeap(); // before the cache fills: src/heap.ts says why
   const config = loadOrReport(load);
   if (config === null) return EX_CONFIG;
   const log = createLogger(config.logLevel, config.vrf, undefined, config.logFormat ?? detectLogFormat());
