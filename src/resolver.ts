@@ -36,6 +36,12 @@ export interface ResolverOptions {
   readonly maxUdpSize: number;
   readonly maxInflight: number;
   readonly failureTtlSec: number;
+  /**
+   * With an expired answer at hand (ServeStaleSec): how long a client waits for its refresh
+   * before it gets the stale answer (RFC 8767 section 5, the client response timer). 0 or
+   * absent: only once the refresh has failed.
+   */
+  readonly staleClientTimeoutMs?: number;
 }
 
 export interface ResolverDeps {
@@ -90,10 +96,10 @@ export class Resolver {
     // RFC 8767 section 4: while a failed refresh is recent, the stale answer goes out at once.
     const stale = cache?.stale(q.key);
     if (stale?.held) return this.serveStale(stale.answer, q, ctx, limit, started);
-    return this.miss(q, ctx, limit, started);
+    return this.miss(q, ctx, limit, started, stale !== undefined);
   }
 
-  private async miss(q: Query, ctx: QueryContext, limit: number, started: number): Promise<Buffer | null> {
+  private async miss(q: Query, ctx: QueryContext, limit: number, started: number, staleAtHand: boolean): Promise<Buffer | null> {
     // One upstream query per key at a time: identical concurrent misses share it.
     let pending = this.inflight.get(q.key);
     const outcome: CacheOutcome = pending ? 'coalesced' : 'miss';
@@ -111,7 +117,16 @@ export class Resolver {
       pending.then(clear, clear);
     }
     try {
-      const { answer, server } = await pending;
+      const timerMs = staleAtHand ? this.opts.staleClientTimeoutMs ?? 0 : 0;
+      let resolved = timerMs > 0 ? await this.withinClientTimer(pending, timerMs) : await pending;
+      if (resolved === null) {
+        // RFC 8767 section 5: this client gets the stale answer now; the refresh goes on and
+        // updates the cache (or, failing, holds the stale answer: fetch()).
+        const stale = this.deps.cache?.stale(q.key);
+        if (stale) return this.serveStale(stale.answer, q, ctx, limit, started);
+        resolved = await pending; // evicted meanwhile: nothing stale left to give
+      }
+      const { answer, server } = resolved;
       this.logQuery(q, ctx, started, outcome, answer.rcode, server);
       return serveAnswer(answer, q, answer.ttlSec, limit, this.opts.maxUdpSize);
     } catch (e) {
@@ -121,7 +136,24 @@ export class Resolver {
     }
   }
 
-  /** An expired answer, because upstream could not refresh it (RFC 8767): TTL 30, EDE 3. */
+  /** The refresh's result, or null when the client response timer fires first (RFC 8767 5). */
+  private withinClientTimer(pending: Promise<Resolved>, ms: number): Promise<Resolved | null> {
+    return new Promise((resolve, reject) => {
+      const cancel = this.deps.clock.after(ms, () => resolve(null));
+      pending.then(
+        (r) => {
+          cancel();
+          resolve(r);
+        },
+        (e: unknown) => {
+          cancel();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** An expired answer, because upstream could not refresh it in time (RFC 8767): TTL 30, EDE 3. */
   private serveStale(answer: Answer, q: Query, ctx: QueryContext, limit: number, started: number): Buffer {
     this.deps.stats.staleServed++;
     this.logQuery(q, ctx, started, 'stale', answer.rcode, null);

@@ -60,7 +60,10 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
     },
   );
   const resolver = new Resolver(
-    { maxUdpSize: config.server.maxUdpSize, maxInflight: config.upstream.maxInflight, failureTtlSec: config.cache.failureTtlSec },
+    {
+      maxUdpSize: config.server.maxUdpSize, maxInflight: config.upstream.maxInflight, failureTtlSec: config.cache.failureTtlSec,
+      staleClientTimeoutMs: config.cache.staleClientTimeoutMs,
+    },
     { cache, upstream: pool, clock, log, stats },
   );
   return { cache, health, resolver };

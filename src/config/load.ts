@@ -186,7 +186,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
   const cache = {
     enabled: bool('Cache'), maxEntries: int('CacheMaxEntries'), minTtlSec: int('CacheMinTTLSec'),
     maxTtlSec: int('CacheMaxTTLSec'), negativeMaxTtlSec: int('CacheNegativeMaxTTLSec'), failureTtlSec: int('CacheFailureTTLSec'),
-    maxMiB: int('CacheMaxMiB'), staleSec: int('ServeStaleSec'),
+    maxMiB: int('CacheMaxMiB'), staleSec: int('ServeStaleSec'), staleClientTimeoutMs: int('ServeStaleClientTimeoutMs'),
   };
   if (cache.minTtlSec > cache.maxTtlSec) {
     report(pathOf(given('CacheMinTTLSec') ? 'CacheMinTTLSec' : 'CacheMaxTTLSec'),

@@ -111,6 +111,12 @@ export const OPTIONS = {
     kind: 'int', default: 0, min: 0, max: 604800, unit: 's',
     doc: 'How long past its expiry an answer may still be served when every upstream fails to refresh it (RFC 8767 serve-stale; it suggests 1 to 3 days). Stale answers go out with TTL 30 and, to EDNS clients, the Extended DNS Error "Stale Answer" (RFC 8914). 0 never serves stale answers.',
   },
+  ServeStaleClientTimeoutMs: {
+    kind: 'int', default: 1800, min: 0, max: 60_000, unit: 'ms',
+    doc: 'With ServeStaleSec set: how long a client waits for the refresh of an expired answer before it gets the stale one, ' +
+      'while the refresh goes on and updates the cache (RFC 8767 section 5, "client response timer", 1.8 s). ' +
+      'Stub resolvers give up after 5 s, so waiting for QueryTimeoutMs would often answer no one. 0 serves stale only once the refresh has failed.',
+  },
   CacheFailureTTLSec: {
     kind: 'int', default: 5, min: 0, max: 300, unit: 's',
     doc: 'How long a failed resolution (SERVFAIL to the client) is remembered, sparing dead servers; RFC 9520 asks for 1 s to 5 min. 0 disables it.',

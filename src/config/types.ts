@@ -31,6 +31,8 @@ export interface CacheConfig {
   readonly failureTtlSec: number;
   /** How long past expiry an answer may be served when its refresh fails (RFC 8767); 0: never. */
   readonly staleSec: number;
+  /** With staleSec: how long a client waits for a refresh before it gets the stale answer (RFC 8767 5); 0: until it fails. */
+  readonly staleClientTimeoutMs: number;
 }
 
 export interface UpstreamConfig {

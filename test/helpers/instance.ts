@@ -8,7 +8,7 @@ import { App } from '../../src/app.js';
 import type { Config, Endpoint } from '../../src/config/types.js';
 import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
 
-export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number; cache?: boolean; staleSec?: number }): Config {
+export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number; cache?: boolean; staleSec?: number; staleClientTimeoutMs?: number }): Config {
   return {
     vrf: null,
     server: {
@@ -36,6 +36,7 @@ export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attem
       failureTtlSec: 2,
       maxMiB: 64,
       staleSec: o.staleSec ?? 0,
+      staleClientTimeoutMs: o.staleClientTimeoutMs ?? 0,
     },
     logLevel: 'silent',
     sources: ['test'],

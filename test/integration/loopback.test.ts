@@ -15,7 +15,10 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function instance(upstreams: FakeUpstream[], o: { tcpIdleTimeoutMs?: number; address?: string; staleSec?: number } = {}) {
+async function instance(
+  upstreams: FakeUpstream[],
+  o: { tcpIdleTimeoutMs?: number; address?: string; staleSec?: number; staleClientTimeoutMs?: number; attemptTimeoutMs?: number; queryTimeoutMs?: number } = {},
+) {
   const address = o.address ?? '127.0.0.1';
   const port = await freePort(address);
   const family = address.includes(':') ? 6 : 4;
@@ -25,6 +28,9 @@ async function instance(upstreams: FakeUpstream[], o: { tcpIdleTimeoutMs?: numbe
       upstreams: upstreams.map((u) => ({ family: u.address.includes(':') ? 6 : 4, address: u.address, port: u.port })),
       tcpIdleTimeoutMs: o.tcpIdleTimeoutMs,
       staleSec: o.staleSec,
+      staleClientTimeoutMs: o.staleClientTimeoutMs,
+      attemptTimeoutMs: o.attemptTimeoutMs,
+      queryTimeoutMs: o.queryTimeoutMs,
     }),
   );
   cleanups.push(() => app.close());
@@ -166,5 +172,28 @@ describe('loopback instance with real dig', () => {
     const out = await dig('127.0.0.1', port, 'stale.example.test');
     expect(out).toMatch(/\s30\s+IN\s+A\s+192\.0\.2\.86/);
     expect(out).toMatch(/EDE: 3 \(Stale Answer\)/);
+  });
+
+  it('a slow refresh: dig gets the stale answer after ServeStaleClientTimeoutMs, long before QueryTimeoutMs, and the refresh fills the cache (RFC 8767 5)', async () => {
+    let delayMs = 0;
+    let ip = '192.0.2.87';
+    let ttl = 1;
+    const f = await fake((q, _t, r) => {
+      const reply = answerWith(ip, ttl)(q);
+      setTimeout(() => r.reply(reply), delayMs);
+    });
+    const { port } = await instance([f], { staleSec: 3600, staleClientTimeoutMs: 300, attemptTimeoutMs: 4000, queryTimeoutMs: 4000 });
+    expect(await dig('127.0.0.1', port, 'slow-refresh.example.test')).toMatch(/\s1\s+IN\s+A\s+192\.0\.2\.87/);
+    await new Promise((r) => setTimeout(r, 1200));
+    delayMs = 2000; // the refresh takes 2 s; the stale answer must come long before
+    ip = '192.0.2.88';
+    ttl = 60;
+    const out = await dig('127.0.0.1', port, 'slow-refresh.example.test');
+    expect(out).toMatch(/\s30\s+IN\s+A\s+192\.0\.2\.87/);
+    expect(out).toMatch(/EDE: 3 \(Stale Answer\)/);
+    await new Promise((r) => setTimeout(r, 2200)); // the refresh lands
+    const queries = f.queries.length;
+    expect(await dig('127.0.0.1', port, 'slow-refresh.example.test')).toMatch(/\s(59|60)\s+IN\s+A\s+192\.0\.2\.88/);
+    expect(f.queries.length).toBe(queries);
   });
 });

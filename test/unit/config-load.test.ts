@@ -41,7 +41,7 @@ describe('loadConfig: defaults from the schema', () => {
         device: null, servers: [{ family: 4, address: '192.0.2.53', port: 53 }],
         attemptTimeoutMs: 1500, queryTimeoutMs: 5000, ednsUdpSize: 1232, maxInflight: 1024,
       },
-      cache: { enabled: true, maxEntries: 10000, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, failureTtlSec: 5, maxMiB: 64, staleSec: 0 },
+      cache: { enabled: true, maxEntries: 10000, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, failureTtlSec: 5, maxMiB: 64, staleSec: 0, staleClientTimeoutMs: 1800 },
       logLevel: 'info',
       sources: ['--upstream'],
     });
@@ -61,7 +61,7 @@ describe('loadConfig: file values', () => {
       'UpstreamDevice=mgmt2', 'Cache=off', 'CacheMaxEntries=42', 'CacheMinTTLSec=10', 'CacheMaxTTLSec=600',
       'CacheNegativeMaxTTLSec=60', 'CacheFailureTTLSec=0', 'UpstreamTimeoutMs=700', 'QueryTimeoutMs=3000',
       'EDNSBufferSize=4096', 'MaxUDPSize=512', 'MaxInflight=9', 'TCPIdleTimeoutMs=2000', 'TCPMaxConnections=3', 'TCPMaxConnectionsPerClient=2',
-      'TCPMaxPipelined=2', 'LogLevel=Debug');
+      'TCPMaxPipelined=2', 'LogLevel=Debug', 'ServeStaleSec=86400', 'ServeStaleClientTimeoutMs=900');
     const c = loadConfig({ file: f, flags: {} });
     expect(c.vrf).toBe('mgmt');
     expect(c.server).toEqual({
@@ -72,7 +72,7 @@ describe('loadConfig: file values', () => {
       device: 'mgmt2', servers: [{ family: 4, address: '192.0.2.1', port: 53 }, { family: 6, address: '2001:db8::1', port: 5353 }],
       attemptTimeoutMs: 700, queryTimeoutMs: 3000, ednsUdpSize: 4096, maxInflight: 9,
     });
-    expect(c.cache).toEqual({ enabled: false, maxEntries: 42, minTtlSec: 10, maxTtlSec: 600, negativeMaxTtlSec: 60, failureTtlSec: 0, maxMiB: 64, staleSec: 0 });
+    expect(c.cache).toEqual({ enabled: false, maxEntries: 42, minTtlSec: 10, maxTtlSec: 600, negativeMaxTtlSec: 60, failureTtlSec: 0, maxMiB: 64, staleSec: 86400, staleClientTimeoutMs: 900 });
     expect(c.logLevel).toBe('debug');
     expect(c.sources).toEqual([`DNS= in ${f}`]);
   });

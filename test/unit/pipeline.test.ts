@@ -17,7 +17,9 @@ import { a, decode, query, replyTo, txt } from '../helpers/dns-packets.js';
 
 type Script = (server: UpstreamServer, q: Buffer) => Buffer | Error | Promise<Buffer | Error>;
 
-function setup(opts: { udp: Script; tcp?: Script; servers?: number; maxInflight?: number; cache?: boolean; staleSec?: number }) {
+function setup(opts: {
+  udp: Script; tcp?: Script; servers?: number; maxInflight?: number; cache?: boolean; staleSec?: number; staleClientTimeoutMs?: number;
+}) {
   const clock = new ManualClock();
   const stats = newStats();
   const log = pino({ level: 'silent' });
@@ -44,7 +46,7 @@ function setup(opts: { udp: Script; tcp?: Script; servers?: number; maxInflight?
   );
   const cache = opts.cache === false ? null : new DnsCache({ maxEntries: 100, staleSec: opts.staleSec ?? 0, clock });
   const resolver = new Resolver(
-    { maxUdpSize: 1232, maxInflight: opts.maxInflight ?? 100, failureTtlSec: 5 },
+    { maxUdpSize: 1232, maxInflight: opts.maxInflight ?? 100, failureTtlSec: 5, staleClientTimeoutMs: opts.staleClientTimeoutMs ?? 0 },
     { cache, upstream: pool, clock, log, stats },
   );
   const ask = async (m: Buffer, transport: 'udp' | 'tcp' = 'udp') => {
@@ -257,6 +259,85 @@ describe('pipeline: serve-stale (RFC 8767)', () => {
       expect((await t.ask(query('www.example.com')))!.rcode).toBe('SERVFAIL');
       expect(t.stats.staleServed).toBe(0);
     }
+  });
+
+  describe('the client response timer (RFC 8767 section 5, ServeStaleClientTimeoutMs)', () => {
+    // The upstream answers at once until `hold()`; then every exchange waits for `release()`.
+    function slow(staleClientTimeoutMs: number) {
+      let gate: Promise<void> | null = null;
+      let open = () => {};
+      let ip = '192.0.2.10';
+      const t = setup({
+        staleSec: 3600,
+        staleClientTimeoutMs,
+        servers: 1,
+        udp: async (s, q) => {
+          if (gate) await gate;
+          return answerA(ip, 10)(s, q);
+        },
+      });
+      const hold = () => {
+        gate = new Promise<void>((r) => (open = r));
+      };
+      const release = (nextIp: string) => {
+        ip = nextIp;
+        gate = null;
+        open();
+      };
+      return { ...t, hold, release };
+    }
+    const settled = async <T>(p: Promise<T>): Promise<'pending' | T> => Promise.race([p, new Promise<'pending'>((r) => setImmediate(() => r('pending')))]);
+
+    it('a slow refresh: the client gets the stale answer when the timer fires, and the refresh still updates the cache', async () => {
+      const t = slow(1800);
+      await t.ask(query('www.example.com'));
+      t.clock.advance(20_000);
+      t.hold();
+      const waiting = t.ask(query('www.example.com', 'A', { edns: { udpSize: 1232 } }));
+      t.clock.advance(1799);
+      expect(await settled(waiting)).toBe('pending');
+      t.clock.advance(1);
+      const r = await waiting;
+      expect(r!.answers![0]).toMatchObject({ data: '192.0.2.10', ttl: 30 });
+      const opt = r!.additionals!.find((x) => x.type === 'OPT') as { options?: { code: number; data: Buffer }[] };
+      expect(opt.options).toMatchObject([{ code: 15, data: Buffer.from([0, 3]) }]);
+      expect(t.stats.staleServed).toBe(1);
+
+      const calls = t.calls.length;
+      t.release('192.0.2.20');
+      await new Promise((r) => setImmediate(r));
+      const fresh = await t.ask(query('www.example.com'));
+      expect(fresh!.answers![0]).toMatchObject({ data: '192.0.2.20', ttl: 10 });
+      expect(t.calls.length).toBe(calls); // from the cache the refresh filled
+    });
+
+    it('a refresh within the timer wins: the fresh answer, nothing stale', async () => {
+      const t = slow(1800);
+      await t.ask(query('www.example.com'));
+      t.clock.advance(20_000);
+      t.hold();
+      const waiting = t.ask(query('www.example.com'));
+      t.clock.advance(1000);
+      t.release('192.0.2.20');
+      expect((await waiting)!.answers![0]).toMatchObject({ data: '192.0.2.20', ttl: 10 });
+      t.clock.advance(5000); // the cancelled timer must not fire into anything
+      expect(t.stats.staleServed).toBe(0);
+    });
+
+    it('without a stale answer, or with the timer at 0, the client waits for the refresh', async () => {
+      for (const [timerMs, primed] of [[1800, false], [0, true]] as const) {
+        const t = slow(timerMs);
+        if (primed) await t.ask(query('www.example.com'));
+        t.clock.advance(20_000);
+        t.hold();
+        const waiting = t.ask(query('www.example.com'));
+        t.clock.advance(10_000);
+        expect(await settled(waiting)).toBe('pending');
+        t.release('192.0.2.20');
+        expect((await waiting)!.answers![0]).toMatchObject({ data: '192.0.2.20', ttl: 10 });
+        expect(t.stats.staleServed).toBe(0);
+      }
+    });
   });
 
   it('prefers a fresh answer whenever upstream refreshes it', async () => {
