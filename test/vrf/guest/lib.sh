@@ -347,27 +347,26 @@ apt_lab() { # VRF TOOL ARGS...: apt-get/apt-cache against the lab repository onl
     -o Acquire::Retries=0 -o Acquire::http::Timeout=30 "$@"
 }
 
-apt_update_works() { # VRF
+# apt-get update inside VRF from empty lists; prints its output, sets APT_OUT and APT_RC.
+apt_update_fresh() { # VRF
   rm -rf "$APT_DIR"
-  local out rc
-  out=$(apt_lab "$1" apt-get update 2>&1)
-  rc=$?
-  echo "$out"
-  echo "apt-get update exit status $rc"
-  [ $rc -eq 0 ] || return 1
-  grep -Eq '^(W|E|Err):' <<<"$out" && return 1
+  APT_OUT=$(apt_lab "$1" apt-get update 2>&1)
+  APT_RC=$?
+  echo "$APT_OUT"
+  echo "apt-get update exit status $APT_RC"
+}
+
+apt_update_works() { # VRF
+  apt_update_fresh "$1"
+  [ "$APT_RC" -eq 0 ] || return 1
+  grep -Eq '^(W|E|Err):' <<<"$APT_OUT" && return 1
   apt_lab "$1" apt-cache policy vrf-lab-marker 2>&1 | tee /dev/stderr | grep -q 'Candidate: 1.0'
 }
 
 apt_update_fails_to_resolve() { # VRF
-  rm -rf "$APT_DIR"
-  local out rc
-  out=$(apt_lab "$1" apt-get update 2>&1)
-  rc=$?
-  echo "$out"
-  echo "apt-get update exit status $rc"
+  apt_update_fresh "$1"
   apt_lab "$1" apt-cache policy vrf-lab-marker 2>&1 | grep -q 'Candidate: 1.0' && return 1
-  grep -Eqi "(temporary failure resolving|could not resolve).*repo\.lab\.test" <<<"$out"
+  grep -Eqi "(temporary failure resolving|could not resolve).*repo\.lab\.test" <<<"$APT_OUT"
 }
 
 # ---- systemd (the systemd boot: scenario 4) -------------------------------------------
