@@ -52,10 +52,3 @@ wait_ready() { # addr port name
 }
 
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
-
-# The node command that runs the resolver, plus extra flags (profiling, --trace-gc). The heap
-# tuning operators get is set by the program itself (src/heap.ts), so nothing else goes here.
-VRF_NODE=()
-resolver_node() { # extra node flags... -> VRF_NODE
-  VRF_NODE=(node "$@")
-}

@@ -68,7 +68,7 @@ require_free_ports "$UP_PORT" "${PORT[@]}" "$FILL_PORT"
 
 mkdir -p "$RESULTS"
 make_scratch vrf-bench
-resolver_node
+VRF_NODE_FLAGS=() # --cpu-prof for the profiled run
 
 forget_pid() { local p=$1 i; for i in "${!PIDS[@]}"; do [[ ${PIDS[$i]} == "$p" ]] && unset 'PIDS[i]'; done; return 0; }
 stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
@@ -103,7 +103,7 @@ awk -v n="$FILL_NAMES" 'BEGIN {for (i = 1; i <= n; i++) print "f" i ".bench.test
 {
   echo "date: $(date -Is)"; echo "kernel: $(uname -r)"; echo "cpus: $(nproc) x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "node: $(node --version)  dnsperf: $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')  dnsmasq: $(dnsmasq --version | awk 'NR == 1 {print $3}')  unbound: $(unbound -V | awk 'NR == 1 {print $2}')"
-  echo "vrf-resolver: $VRF_MAIN (mtime $(stat -c %y "$VRF_MAIN")); node command: ${VRF_NODE[*]}"
+  echo "vrf-resolver: $VRF_MAIN (mtime $(stat -c %y "$VRF_MAIN"))"
   newest_src=$(find "$ROOT/src" -name '*.ts' -printf '%T@ %p\n' | sort -n | tail -1)
   echo "newest src: ${newest_src#* } (mtime $(date -d "@${newest_src%% *}" -Is))"
   echo "pinning: server cpu$SERVER_CPU; dnsperf + upstream cpu$LOADGEN_CPU"
@@ -125,7 +125,7 @@ start_resolver() { # name [port] -> RES_PID
   case $name in
     vrf-resolver)
       printf '[Resolve]\nCacheMaxEntries=200000\n' >"$TMP/vrf.conf"
-      start_bg "$SERVER_CPU" "$TMP/$name.$port.log" "${VRF_NODE[@]}" "$VRF_MAIN" run \
+      start_bg "$SERVER_CPU" "$TMP/$name.$port.log" node "${VRF_NODE_FLAGS[@]}" "$VRF_MAIN" run \
         --config "$TMP/vrf.conf" --listen "$LISTEN:$port" --upstream "$UP_ADDR:$UP_PORT" --log-level info ;;
     dnsmasq)
       start_bg "$SERVER_CPU" "$TMP/$name.$port.log" dnsmasq --keep-in-foreground --conf-file=/dev/null \
@@ -278,12 +278,12 @@ if (( want_prof )); then
   log "profiling vrf-resolver during a hit run (node --cpu-prof)"
   PROFDIR=$RESULTS/prof
   rm -rf "$PROFDIR"; mkdir -p "$PROFDIR"
-  resolver_node --cpu-prof --cpu-prof-dir="$PROFDIR"
+  VRF_NODE_FLAGS=(--cpu-prof --cpu-prof-dir="$PROFDIR")
   start_resolver vrf-resolver
   warm "${PORT[vrf-resolver]}"
   pres=$(dnsperf_run prof-hit-vrf-resolver $LISTEN "${PORT[vrf-resolver]}" "$HITQ" "$RES_PID")
   stop_resolver "$RES_PID" vrf-resolver "${PORT[vrf-resolver]}"
-  resolver_node
+  VRF_NODE_FLAGS=()
   prof=$(ls "$PROFDIR"/*.cpuprofile 2>/dev/null | head -1)
   if [[ -n $prof ]]; then
     mv "$prof" "$PROFDIR/hit.cpuprofile"

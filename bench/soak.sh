@@ -57,8 +57,6 @@ require_free_ports "$UP_PORT" "$PORT"
 
 mkdir -p "$RESULTS"
 make_scratch vrf-soak
-# shellcheck disable=SC2086 # NODE_FLAGS is a list of words
-resolver_node $NODE_FLAGS
 
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || true; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -80,7 +78,7 @@ start_bg "$LOADGEN_CPU" "$TMP/upstream.log" timeout --kill-after=5 $((DURATION +
 wait_ready $UP_ADDR "$UP_PORT" ready.soak.test
 
 # taskset execs timeout(1), which forks node: $RES_PID is node itself, for /proc and SIGHUP.
-start_bg "$SERVER_CPU" "$TMP/resolver.log" timeout --kill-after=5 $((DURATION + 300)) "${VRF_NODE[@]}" "$VRF_MAIN" run \
+start_bg "$SERVER_CPU" "$TMP/resolver.log" timeout --kill-after=5 $((DURATION + 300)) node $NODE_FLAGS "$VRF_MAIN" run \
   --config "$TMP/vrf.conf" --listen "$LISTEN:$PORT" --upstream "$UP_ADDR:$UP_PORT" --log-level info
 for _ in $(seq 50); do RES_PID=$(pgrep -P "$STARTED_PID" -x node || true); [[ -n $RES_PID ]] && break; sleep 0.1; done
 [[ -n $RES_PID ]] || die "the resolver did not start (see $TMP/resolver.log)"
@@ -90,7 +88,7 @@ wait_ready $LISTEN "$PORT" ready.soak.test
   echo "date: $(date -Is)  kernel: $(uname -r)  cpus: $(nproc) x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "node: $(node --version)  dnsperf: $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')  dnsmasq: $(dnsmasq --version | awk 'NR == 1 {print $3}')"
   echo "vrf-resolver: $VRF_MAIN (mtime $(stat -c %y "$VRF_MAIN" | cut -d. -f1))"
-  echo "config: $CACHE_DESC (other keys default); node command: ${VRF_NODE[*]}; upstream dnsmasq --address=/soak.test/192.0.2.1 --local-ttl=3600"
+  echo "config: $CACHE_DESC (other keys default); node flags: ${NODE_FLAGS:-none}; upstream dnsmasq --address=/soak.test/192.0.2.1 --local-ttl=3600"
   echo "load: dnsperf -n 1 -l $DURATION -Q $QPS -c $CLIENTS -q $OUTSTANDING -t 5 over $NAMES unique names"
   echo "pinning: resolver cpu$SERVER_CPU; dnsperf + upstream cpu$LOADGEN_CPU; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$TMP/env"
