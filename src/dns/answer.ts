@@ -1,10 +1,12 @@
 // Turns a checked upstream reply into the answer we cache and serve: only the records that
-// answer the question survive (the CNAME/DNAME chain from the query name, and for a negative
-// answer the SOA that covers it plus DNSSEC denial records), re-assembled with our own
+// answer the question survive (the CNAME/DNAME chain from the query name with its signatures, for
+// a negative answer the SOA that covers it, and for DO clients the NSEC/NSEC3 proofs of denials
+// and wildcard expansions, dnssec.ts), re-assembled with our own
 // compression and with the offset of every TTL kept, so a cache hit is a copy plus patches.
 
-import { F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, HEADER_LEN, RCODE, TYPE } from './constants.js';
-import { isSubdomain, labelCount, lowerKey, parentKey, readName } from './name.js';
+import { F2_QR, F2_RD, F3_AD, F3_RA, HEADER_LEN, RCODE, TYPE } from './constants.js';
+import { isSubdomain, lowerKey, readName } from './name.js';
+import { proofsIn, signaturesOver, wildcardZone } from './dnssec.js';
 import { Section, type Reply, type ResourceRecord } from './message.js';
 import { WireWriter } from './writer.js';
 
@@ -32,8 +34,6 @@ export interface Answer {
 /** How many CNAMEs we follow inside one reply before giving up on the chain. */
 const MAX_CHAIN = 16;
 
-const DENIAL_TYPES = new Set<number>([TYPE.NSEC, TYPE.NSEC3, TYPE.RRSIG]);
-
 export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy): Answer {
   const { msg, qtype } = reply;
   const answers = reply.records.filter((r) => r.section === Section.Answer);
@@ -50,33 +50,45 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
     }
   }
   const finalName = chain[chain.length - 1]!;
-  // On the chain's names: the asked type, the CNAMEs that link them, and their signatures; a
-  // DNAME above a chain name (RFC 6672). Anything else in the answer section is not ours.
+  // On the chain's names: the asked type and the CNAMEs that link them; a DNAME above a chain
+  // name (RFC 6672). For RRSIG and ANY questions the chain's RRSIGs are the data itself.
+  const sigsAreData = qtype === TYPE.RRSIG || qtype === TYPE.ANY;
   const inChain = (r: ResourceRecord) =>
-    (chain.includes(r.ownerKey) &&
-      (r.type === qtype || qtype === TYPE.ANY || r.type === TYPE.CNAME || r.type === TYPE.RRSIG)) ||
+    (chain.includes(r.ownerKey) && (r.type === qtype || qtype === TYPE.ANY || r.type === TYPE.CNAME)) ||
     (r.type === TYPE.DNAME && chain.some((n) => n !== r.ownerKey && isSubdomain(n, r.ownerKey)));
-  const kept = answers.filter(inChain);
+  const data = answers.filter(inChain);
+  // Signatures over what we keep, the DNAME's included; orphans go (RFC 4035 3.1.1).
+  const dataSigs = sigsAreData ? new Set<ResourceRecord>() : signaturesOver(msg, answers, data);
+  const kept = answers.filter((r) => dataSigs.has(r) || inChain(r));
 
-  const answered = kept.some(
+  const answered = data.some(
     (r) => r.ownerKey === finalName && (r.type === qtype || qtype === TYPE.ANY || (qtype === TYPE.CNAME && r.type === TYPE.CNAME)),
   );
   const kind: AnswerKind = reply.rcode === RCODE.NOERROR && answered ? 'positive' : 'negative';
 
   // Authority: for a negative answer the SOA of a zone that contains the final name (RFC 2308
-  // section 3); with DO, the NSEC/NSEC3/RRSIG records that prove denial or a wildcard.
+  // section 3). With DO, the NSEC/NSEC3 records of the zones that must prove something, and the
+  // signatures over the SOA and those proofs (dnssec.ts): the SOA's zone proves the denial, a
+  // wildcard-expanded link of the chain is proved in its signer's zone, wherever the chain ends.
   const authority = reply.records.filter((r) => r.section === Section.Authority);
   const soa = kind === 'negative' ? authority.find((r) => r.type === TYPE.SOA && isSubdomain(finalName, r.ownerKey)) : undefined;
-  const zone = soa ? soa.ownerKey : labelCount(finalName) >= 2 ? parentKey(finalName) : null;
-  const proofs =
-    dnssecOk && zone !== null ? authority.filter((r) => DENIAL_TYPES.has(r.type) && isSubdomain(r.ownerKey, zone)) : [];
-  const authorityKept = soa ? [soa, ...proofs] : proofs;
+  let authorityKept: ResourceRecord[] = soa ? [soa] : [];
+  if (dnssecOk) {
+    const zones = new Set<string>(soa ? [soa.ownerKey] : []);
+    for (const sig of dataSigs) {
+      const zone = wildcardZone(msg, sig);
+      if (zone !== null) zones.add(zone);
+    }
+    const proofs = new Set(proofsIn(authority, zones));
+    const sigs = signaturesOver(msg, authority, soa ? [soa, ...proofs] : [...proofs]);
+    authorityKept = authority.filter((r) => r === soa || proofs.has(r) || sigs.has(r));
+  }
 
   // Lifetime: the smallest TTL of what we keep; for negative answers the SOA rule of RFC 2308
   // section 5, min(SOA TTL, SOA MINIMUM). Then the operator's clamps.
   let ttl = Infinity;
   for (const r of kept) ttl = Math.min(ttl, r.ttl);
-  for (const r of proofs) ttl = Math.min(ttl, r.ttl);
+  for (const r of authorityKept) if (r !== soa) ttl = Math.min(ttl, r.ttl);
   if (soa) ttl = Math.min(ttl, soa.ttl, msg.readUInt32BE(soa.rdataOff + soa.rdlen - 4));
   if (ttl === Infinity) ttl = 0;
   const maxTtl = kind === 'negative' ? Math.min(policy.maxTtlSec, policy.negativeMaxTtlSec) : policy.maxTtlSec;
@@ -85,8 +97,9 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
 
   const w = new WireWriter(msg.length + 64);
   w.u16(0); // ID, set per client when served
-  // A forwarder's answer is never authoritative (AA clear); TC is never cached (RFC 2181 9).
-  w.bytes(Buffer.from([F2_QR | (reply.flags2 & F2_RD), F3_RA | (reply.flags3 & (F3_AD | F3_CD)) | (reply.rcode & 0x0f)]));
+  // A forwarder's answer is never authoritative (AA clear); TC is never cached (RFC 2181 9). CD
+  // is the client's to set (RFC 4035 3.2.2), so serving copies it from each query.
+  w.bytes(Buffer.from([F2_QR | (reply.flags2 & F2_RD), F3_RA | (reply.flags3 & F3_AD) | (reply.rcode & 0x0f)]));
   w.u16(1);
   w.u16(kept.length);
   w.u16(authorityKept.length);

@@ -1,8 +1,8 @@
 // Serving an answer to one client: copy the stored wire form and patch what differs per
-// client: ID, RD, the question's letter case, the TTLs, and our OPT record. No decode, no
+// client: ID, RD, CD, the question's letter case, the TTLs, and our OPT record. No decode, no
 // encode; this is the cache-hit path.
 
-import { CLASSIC_UDP_SIZE, F2_RD, F2_TC, F3_AD, HEADER_LEN, MAX_TCP_MESSAGE } from './constants.js';
+import { CLASSIC_UDP_SIZE, F2_RD, F2_TC, F3_AD, F3_CD, HEADER_LEN, MAX_TCP_MESSAGE } from './constants.js';
 import type { Answer } from './answer.js';
 import type { Query } from './query.js';
 import { EDE_STALE, OPT_LEN, writeOpt } from './synth.js';
@@ -37,6 +37,8 @@ export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: nu
   out[2] = (out[2]! & ~F2_RD) | (q.msg[2]! & F2_RD);
   // RFC 6840 section 5.8: AD only for clients that asked for it (AD or DO in the query).
   if (!q.ad && !(q.edns && q.edns.do)) out[3] = out[3]! & ~F3_AD;
+  // RFC 4035 section 3.2.2: CD is copied from the query (the stored answer has it clear).
+  out[3] = out[3]! | (q.msg[3]! & F3_CD);
   // The client's own spelling of the name (RFC 1035 7.3 matching is case-insensitive; some
   // clients check the case they sent, draft-vixie-dnsext-dns0x20). Our compressed owner names
   // point here, so they follow too.

@@ -27,9 +27,9 @@ export function writeOpt(out: Buffer, off: number, udpSize: number, rcode: numbe
 }
 
 /**
- * An error reply to the client's message: its ID, opcode and RD, RA set, the rcode, and the
- * question when it could be read (questionEnd > 0). With EDNS in the query the reply carries an
- * OPT record too; BADVERS lives in its extended-RCODE bits.
+ * An error reply to the client's message: its ID, opcode, RD and CD (RFC 4035 3.2.2), RA set,
+ * the rcode, and the question when it could be read (questionEnd > 0). With EDNS in the query
+ * the reply carries an OPT record too; BADVERS lives in its extended-RCODE bits.
  */
 export function errorReply(msg: Buffer, rcode: number, questionEnd: number, edns: Edns | null, ourUdpSize: number): Buffer {
   const qLen = questionEnd > 0 ? questionEnd - HEADER_LEN : 0;
@@ -37,7 +37,7 @@ export function errorReply(msg: Buffer, rcode: number, questionEnd: number, edns
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = F2_QR | (msg[2]! & (F2_OPCODE_MASK | F2_RD));
-  out[3] = F3_RA | (rcode & 0x0f);
+  out[3] = F3_RA | (msg[3]! & F3_CD) | (rcode & 0x0f);
   out.writeUInt16BE(qLen > 0 ? 1 : 0, 4);
   out.writeUInt16BE(edns ? 1 : 0, 10);
   if (qLen > 0) msg.copy(out, HEADER_LEN, HEADER_LEN, questionEnd);

@@ -96,3 +96,41 @@ export function header(id: number, flags: number, qd: number, an = 0, ns = 0, ar
 export function rcodeOf(b: Buffer): number {
   return b[3]! & 0x0f;
 }
+
+/** Labels of a presentation name, root excluded, a leading "*" not counted (RFC 4034 3.1.3). */
+const sigLabels = (name: string): number => name.replace(/\.$/, '').split('.').filter((l, i) => !(i === 0 && l === '*')).length;
+
+/**
+ * An RRSIG over `covered` at `name`, signed by `signer`. `labels` defaults to the owner's count;
+ * fewer marks a wildcard expansion (RFC 4035 5.3.4). The signature bytes are filler: nothing here
+ * validates, the validator test (integration/dnssec-validator.test.ts) signs for real.
+ */
+export const rrsig = (name: string, covered: string, signer: string, o: { labels?: number; ttl?: number } = {}): Rec =>
+  ({
+    type: 'RRSIG',
+    name,
+    ttl: o.ttl ?? 300,
+    class: 'IN',
+    data: {
+      typeCovered: covered,
+      algorithm: 13,
+      labels: o.labels ?? sigLabels(name),
+      originalTTL: o.ttl ?? 300,
+      expiration: 2000000000,
+      inception: 1700000000,
+      keyTag: 4242,
+      signersName: signer,
+      signature: Buffer.alloc(64, 0xab),
+    },
+  }) as Rec;
+export const nsec = (name: string, next: string, types: string[], ttl = 300): Rec =>
+  ({ type: 'NSEC', name, ttl, class: 'IN', data: { nextDomain: next, rrtypes: types } }) as Rec;
+/** An NSEC3 at <hash>.<zone> (RFC 5155 3); the hash is any base32hex label. */
+export const nsec3 = (hash: string, zone: string, types: string[], ttl = 300): Rec =>
+  ({
+    type: 'NSEC3',
+    name: `${hash}.${zone}`,
+    ttl,
+    class: 'IN',
+    data: { algorithm: 1, flags: 0, iterations: 0, salt: Buffer.alloc(0), nextDomain: Buffer.alloc(20, 0x11), rrtypes: types },
+  }) as Rec;

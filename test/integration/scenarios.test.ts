@@ -7,7 +7,7 @@ import packet from 'dns-packet';
 import type { App } from '../../src/app.js';
 import { startFakeUpstream, type Script } from '../helpers/fake-upstream.js';
 import { freePort, startInstance, testConfig, udpAsk } from '../helpers/instance.js';
-import { a, cname, decode, query, replyTo, soa } from '../helpers/dns-packets.js';
+import { a, cname, decode, nsec3, query, replyTo, rrsig, soa } from '../helpers/dns-packets.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -18,11 +18,14 @@ interface Scenario {
   name: string;
   qname: string;
   qtype?: packet.RecordType;
+  /** DO and CD of the client's query (EDNS is always on). */
+  dnssec?: { do?: boolean; cd?: boolean };
   upstream: Script;
   rcode: string;
   answers: string[];
   /** Upstream queries seen after the query and an immediate repeat (1: the repeat was a cache hit). */
   upstreamQueriesAfterRepeat: number;
+  /** Run on the first reply and on the repeat. */
   check?: (reply: packet.Packet, app: App) => void;
 }
 
@@ -131,6 +134,37 @@ const scenarios: Scenario[] = [
     answers: ['c00c01'],
     upstreamQueriesAfterRepeat: 1,
   },
+  {
+    name: 'a wildcard answer to a DO client keeps the NSEC3 proof and its signature, drops the NS and its signature (RFC 5155 7.2.6)',
+    qname: 'a.b.wild.example.test',
+    dnssec: { do: true },
+    upstream: (q, _t, r) =>
+      r.reply(
+        replyTo(q, {
+          answers: [a(qnameOf(q), '192.0.2.10'), rrsig(qnameOf(q), 'A', 'example.test', { labels: 3 })],
+          authorities: [
+            nsec3('k3g0qpg4b1u2e0eiuq1lj5pm2d6hqrbc', 'example.test', ['A', 'RRSIG']),
+            rrsig('k3g0qpg4b1u2e0eiuq1lj5pm2d6hqrbc.example.test', 'NSEC3', 'example.test'),
+            { type: 'NS', name: 'example.test', ttl: 300, class: 'IN', data: 'ns.example.test' },
+            rrsig('example.test', 'NS', 'example.test'),
+          ],
+        }),
+      ),
+    rcode: 'NOERROR',
+    answers: ['192.0.2.10', 'RRSIG/A'],
+    upstreamQueriesAfterRepeat: 1,
+    check: (r) => expect(r.authorities!.map((x) => `${x.type} ${dataOf(x)}`)).toEqual(['NSEC3 [object Object]', 'RRSIG RRSIG/NSEC3']),
+  },
+  {
+    name: 'CD=1 from the client comes back set, from upstream and from the cache, though the upstream clears it (RFC 4035 3.2.2)',
+    qname: 'cd.example.test',
+    dnssec: { do: true, cd: true },
+    upstream: (q, _t, r) => r.reply(ans('192.0.2.5')(q)), // replyTo sets RD and RA only
+    rcode: 'NOERROR',
+    answers: ['192.0.2.5'],
+    upstreamQueriesAfterRepeat: 1,
+    check: (r) => expect(r.flag_cd).toBe(true),
+  },
 ];
 
 async function ask(port: number, msg: Buffer): Promise<packet.Packet> {
@@ -138,7 +172,8 @@ async function ask(port: number, msg: Buffer): Promise<packet.Packet> {
   if (!reply) throw new Error('no reply within 3 s');
   return decode(reply);
 }
-const dataOf = (rr: packet.Answer) => (Buffer.isBuffer(rr.data) ? rr.data.toString('hex') : String(rr.data));
+const dataOf = (rr: packet.Answer) =>
+  rr.type === 'RRSIG' ? `RRSIG/${rr.data.typeCovered}` : Buffer.isBuffer(rr.data) ? rr.data.toString('hex') : String(rr.data);
 
 describe('scenarios: client query → scripted upstream → answer and cache', () => {
   it.each(scenarios.map((s) => [s.name, s] as const))('%s', async (_n, s) => {
@@ -149,7 +184,7 @@ describe('scenarios: client query → scripted upstream → answer and cache', (
       testConfig({ listen: [{ family: 4, address: '127.0.0.1', port }], upstreams: [{ family: 4, address: '127.0.0.1', port: up.port }] }),
     );
     cleanups.push(() => app.close());
-    const msg = query(s.qname, s.qtype ?? 'A', { edns: { udpSize: 1232 } });
+    const msg = query(s.qname, s.qtype ?? 'A', { cd: s.dnssec?.cd, edns: { udpSize: 1232, do: s.dnssec?.do } });
     const first = await ask(port, msg);
     expect(first.rcode).toBe(s.rcode);
     expect(first.id).toBe(msg.readUInt16BE(0));
@@ -158,6 +193,7 @@ describe('scenarios: client query → scripted upstream → answer and cache', (
     const repeat = await ask(port, msg);
     expect(repeat.rcode).toBe(s.rcode);
     expect(repeat.answers!.map(dataOf)).toEqual(s.answers);
+    s.check?.(repeat, app);
     expect(up.queries.length).toBe(s.upstreamQueriesAfterRepeat);
   });
 });

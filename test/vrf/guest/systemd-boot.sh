@@ -68,7 +68,8 @@ for u in timers.target getty.target serial-getty@ttyS0.service getty@tty1.servic
   systemd-timesyncd.service systemd-pstore.service systemd-firstboot.service \
   systemd-hwdb-update.service ldconfig.service systemd-journal-catalog-update.service \
   systemd-update-done.service systemd-sysusers.service systemd-repart.service \
-  unbound.service postgresql.service e2scrub_reap.service; do
+  unbound.service nsd.service kresd.target kres-cache-gc.service postgresql.service \
+  e2scrub_reap.service; do
   ln -sfn /dev/null "$UNITS/$u"
 done
 
