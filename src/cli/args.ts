@@ -29,10 +29,13 @@ const FLAG_OPTIONS = {
   config: { type: 'string', multiple: true },
   'no-cache': { type: 'boolean' },
   'log-level': { type: 'string', multiple: true },
+  'allow-from': { type: 'string', multiple: true },
+  control: { type: 'string', multiple: true },
+  metrics: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const REPEATABLE = new Set(['listen', 'upstream']);
+const REPEATABLE = new Set(['listen', 'upstream', 'allow-from']);
 
 /** `argv` without the node binary and script: process.argv.slice(2). */
 export function parseArgs(argv: readonly string[]): Command {
@@ -72,7 +75,7 @@ function commandWithFlags(command: 'run' | 'check-config', args: readonly string
 
   for (const [name, value] of Object.entries(values)) {
     if (Array.isArray(value) && value.length > 1 && !REPEATABLE.has(name)) {
-      return usage(`--${name} given ${value.length} times; give it once (only --listen and --upstream repeat)`);
+      return usage(`--${name} given ${value.length} times; give it once (only --listen, --upstream and --allow-from repeat)`);
     }
   }
   const last = (v: readonly string[] | undefined): string | undefined => v?.[v.length - 1];
@@ -85,6 +88,9 @@ function commandWithFlags(command: 'run' | 'check-config', args: readonly string
     ...(values['resolv-conf'] && { resolvConf: last(values['resolv-conf']) }),
     ...(values['no-cache'] === true && { noCache: true }),
     ...(values['log-level'] && { logLevel: last(values['log-level']) }),
+    ...(values['allow-from'] && { allowFrom: values['allow-from'] }),
+    ...(values.control && { control: last(values.control) }),
+    ...(values.metrics && { metrics: last(values.metrics) }),
   };
   const configFile = last(values.config);
 

@@ -7,6 +7,9 @@ import type { LogLevel } from './types.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LogLevel[];
 export const LOG_FORMATS = ['auto', 'json', 'journal'] as const;
+export const DENY_ACTIONS = ['refuse', 'drop'] as const;
+/** Where the control socket lives unless ControlSocket= says otherwise; INSTANCE.sock inside. */
+export const CONTROL_DIR = '/run/vrf-resolver';
 
 /** A command-line flag that sets an option (a later flag for a list replaces the file's list). */
 export interface FlagSpec {
@@ -167,6 +170,39 @@ export const OPTIONS = {
     doc: 'json: one JSON object per line. journal: one line per event with a <N> syslog priority prefix, which journald ' +
       'turns into the priority (journalctl -p warning). auto: journal when standard output is the journal (systemd sets ' +
       'JOURNAL_STREAM), else json.',
+  },
+  AllowFrom: {
+    kind: 'list', default: ['127.0.0.0/8', '::1/128'],
+    flag: { name: '--allow-from', arg: 'CIDR', repeatable: true, help: 'client network that may query (default: loopback only); repeat for more' },
+    doc: 'Client networks that may query, space-separated (192.0.2.0/24, 2001:db8::/32; an address alone is one host). ' +
+      'Others get REFUSED, or nothing with DenyAction=drop, and are counted ("denied" in vrf-resolver statistics). ' +
+      'The default, loopback only, keeps a Listen= on a routable address in the VRF from making an open resolver by accident; ' +
+      'AllowFrom=0.0.0.0/0 ::/0 lets everyone ask. Each AllowFrom= appends; an empty one clears the list so far.',
+  },
+  DenyAction: {
+    kind: 'enum', default: 'refuse', values: DENY_ACTIONS,
+    doc: 'What a client outside AllowFrom= gets: refuse answers REFUSED (RFC 1035 4.1.1; the client stops at once), ' +
+      'drop sends nothing (the client times out, and a forged source address gets no reflected answer).',
+  },
+  ControlSocket: {
+    kind: 'text', default: null, defaultText: `${CONTROL_DIR}/INSTANCE.sock`,
+    flag: { name: '--control', arg: 'PATH', help: 'control socket for status, statistics, flush-caches, log-level; "" turns it off' },
+    doc: 'The Unix socket that vrf-resolver status, statistics, flush-caches and log-level talk to. INSTANCE is the ' +
+      'instance name (vrf-resolver@INSTANCE), else the VRF, else "default". An empty value turns the control socket off. ' +
+      'Only root may connect, unless ControlGroup= is set. A path taken by another running instance is not touched: ' +
+      'this one then runs without a control socket and logs why.',
+  },
+  ControlGroup: {
+    kind: 'text', default: null, defaultText: 'none (root only)',
+    doc: 'A group whose members may use the control socket too (the socket gets that group and mode 0660). ' +
+      'Under systemd (DynamicUser=yes) add SupplementaryGroups=GROUP in a drop-in, so the service may hand the socket to it.',
+  },
+  Metrics: {
+    kind: 'text', default: null, defaultText: 'off',
+    flag: { name: '--metrics', arg: 'ADDR:PORT', help: 'serve Prometheus metrics at http://ADDR:PORT/metrics inside the VRF' },
+    doc: 'Serve Prometheus metrics over HTTP at ADDR:PORT/metrics. The socket is bound to the VRF device like the DNS ' +
+      'listeners, so a scraper in the VRF reaches it and nothing in another VRF does. 127.0.0.1:9153 (CoreDNS\'s port) is a ' +
+      'fine choice; the address must exist on the VRF device.',
   },
   AddLoopbackAddresses: {
     kind: 'bool', default: true,

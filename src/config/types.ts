@@ -4,6 +4,7 @@
 // config/schema.ts beside each option's documentation.
 
 import type { Family } from '../net/socket-factory.js';
+import type { Cidr } from './cidr.js';
 
 export interface Endpoint {
   readonly family: Family;
@@ -67,12 +68,33 @@ export interface ServerConfig {
   readonly tcpMaxPipelined: number;
 }
 
+/** Who may query (AllowFrom=, DenyAction=). */
+export interface AccessConfig {
+  readonly allowFrom: readonly Cidr[];
+  /** refuse: REFUSED to others; drop: no reply. */
+  readonly denyAction: 'refuse' | 'drop';
+}
+
+/** The operator's side: control socket and metrics listener. */
+export interface ControlConfig {
+  /** The instance's name in `vrf-resolver status` and the default socket path. */
+  readonly instance: string;
+  /** Path of the control socket; null: none. */
+  readonly socket: string | null;
+  /** Group allowed to connect besides root; null: root only. */
+  readonly group: string | null;
+  /** Prometheus /metrics listener inside the VRF; null: none. */
+  readonly metrics: Endpoint | null;
+}
+
 export interface Config {
   /** The VRF (or any) device every socket is bound to; null runs in the default VRF. */
   readonly vrf: string | null;
   readonly server: ServerConfig;
   readonly upstream: UpstreamConfig;
   readonly cache: CacheConfig;
+  readonly access: AccessConfig;
+  readonly control: ControlConfig;
   readonly logLevel: LogLevel;
   /**
    * LogFormat=; absent means "auto" (the default): journal when stdout is the journal

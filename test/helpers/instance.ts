@@ -7,6 +7,13 @@ import pino from 'pino';
 import { App } from '../../src/app.js';
 import type { Config, Endpoint } from '../../src/config/types.js';
 import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
+import { parseCidr, type Cidr } from '../../src/config/cidr.js';
+
+export function cidr(text: string): Cidr {
+  const p = parseCidr(text);
+  if (!p.ok) throw new Error(p.message);
+  return p.value;
+}
 
 export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number; cache?: boolean; staleSec?: number; staleClientTimeoutMs?: number }): Config {
   return {
@@ -38,6 +45,8 @@ export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attem
       staleSec: o.staleSec ?? 0,
       staleClientTimeoutMs: o.staleClientTimeoutMs ?? 0,
     },
+    access: { allowFrom: ['127.0.0.0/8', '::1/128'].map(cidr), denyAction: 'refuse' },
+    control: { instance: 'test', socket: null, group: null, metrics: null },
     logLevel: 'silent',
     sources: ['test'],
   };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig, type CliFlags, type LoadOptions } from '../../src/config/load.js';
 import { OPTIONS } from '../../src/config/schema.js';
 import { ConfigError, type ConfigProblem } from '../../src/errors.js';
+import { cidr } from '../helpers/instance.js';
 
 let dir: string;
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'vr-load-')); });
@@ -42,6 +43,8 @@ describe('loadConfig: defaults from the schema', () => {
         attemptTimeoutMs: 1500, queryTimeoutMs: 5000, ednsUdpSize: 1232, maxInflight: 1024,
       },
       cache: { enabled: true, maxEntries: 10000, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, failureTtlSec: 5, maxMiB: 64, staleSec: 0, staleClientTimeoutMs: 1800 },
+      access: { allowFrom: [cidr('127.0.0.0/8'), cidr('::1/128')], denyAction: 'refuse' },
+      control: { instance: 'default', socket: '/run/vrf-resolver/default.sock', group: null, metrics: null },
       logLevel: 'info',
       sources: ['--upstream'],
     });
