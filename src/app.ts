@@ -20,6 +20,20 @@ import { buildPipeline, type Pipeline, type PipelineDeps } from './app/pipeline.
 import { ListenerSet } from './app/listeners.js';
 import { endpointLabels, planReload, type ReloadPlan } from './app/reload-plan.js';
 import type { ActivatedSocket } from './systemd/listen-fds.js';
+import type { Endpoint } from './config/types.js';
+import { isLoopback } from './config/endpoint.js';
+import { AddressMatcher } from './config/cidr.js';
+
+interface Access {
+  readonly matcher: AddressMatcher;
+  /** Every loopback address is allowed: loopback listeners skip the check. */
+  readonly loopbackTrusted: boolean;
+}
+
+function accessFor(config: Config): Access {
+  const matcher = new AddressMatcher(config.access.allowFrom);
+  return { matcher, loopbackTrusted: matcher.allowsAllLoopback };
+}
 
 export interface AppDeps {
   readonly config: Config;
@@ -44,6 +58,7 @@ export class App {
   readonly stats: Stats = newStats();
   private config: Config;
   private pipeline: Pipeline;
+  private access: Access;
   private readonly listeners: ListenerSet;
   private readonly pipelineDeps: PipelineDeps;
 
@@ -51,7 +66,7 @@ export class App {
     this.config = deps.config;
     this.pipelineDeps = { upstreamFactory: deps.upstreamFactory, clock: deps.clock ?? systemClock, log: deps.log, stats: this.stats };
     this.pipeline = buildPipeline(this.config, this.pipelineDeps);
-    const handler: QueryHandler = (msg, ctx) => this.pipeline.resolver.handle(msg, ctx);
+    this.access = accessFor(this.config);
     // serveTcp reads these at each connection and query: kept listeners follow a reload.
     const app = this;
     const limits: TcpLimits = {
@@ -60,7 +75,22 @@ export class App {
       get maxConnectionsPerClient() { return app.config.server.tcpMaxConnectionsPerClient; },
       get maxPipelined() { return app.config.server.tcpMaxPipelined; },
     };
-    this.listeners = new ListenerSet({ factory: deps.listenFactory, handler, limits, log: deps.log });
+    this.listeners = new ListenerSet({ factory: deps.listenFactory, handlerFor: (ep) => this.handlerFor(ep), limits, log: deps.log });
+  }
+
+  /**
+   * The query handler of a listener on `ep`. AllowFrom= is checked per query, except on a
+   * loopback listener while every loopback address is allowed (the default): only this host can
+   * reach a loopback address, so the hit path pays nothing for it. Both read the current
+   * pipeline and access rules at each query, so a kept listener follows a reload.
+   */
+  private handlerFor(ep: Endpoint): QueryHandler {
+    const guarded: QueryHandler = (msg, ctx) =>
+      this.access.matcher.allows(ctx.address)
+        ? this.pipeline.resolver.handle(msg, ctx)
+        : this.pipeline.resolver.deny(msg, ctx, this.config.access.denyAction);
+    if (!isLoopback(ep)) return guarded;
+    return (msg, ctx) => (this.access.loopbackTrusted ? this.pipeline.resolver.handle(msg, ctx) : guarded(msg, ctx));
   }
 
   /**
@@ -136,6 +166,7 @@ export class App {
       if (plan.cache !== 'kept') old.cache?.clear(); // queries still in flight store into it: harmless
     }
     this.config = next;
+    this.access = accessFor(next);
     log.level = next.logLevel;
     if (!this.socketActivated) await this.listeners.closeEndpoints(plan.listen.removed);
 

@@ -15,6 +15,10 @@ export const ERROR_CODES = {
   VR_ERR_UPSTREAM_TCP: 'the TCP exchange with an upstream server failed or was cut short',
   VR_ERR_ALL_UPSTREAMS_FAILED: 'no upstream server gave a usable answer within QueryTimeoutMs',
   VR_ERR_OVERLOADED: 'too many queries in flight to upstream servers (MaxInflight)',
+  VR_ERR_CONTROL_SOCKET: 'the control socket could not be opened (ControlSocket=); the instance serves DNS without it',
+  VR_ERR_CONTROL_UNAVAILABLE: 'a command found no running instance at the control socket, or it did not answer',
+  VR_ERR_CONTROL_REQUEST: 'a control request was malformed, unknown or refused by the instance',
+  VR_ERR_METRICS: 'the metrics listener (Metrics=) could not be opened; the instance serves DNS without it',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -74,3 +78,6 @@ export class UpstreamError extends ResolverError {
     this.server = server;
   }
 }
+
+/** The control plane (control/): the socket, a request, a reply. */
+export class ControlError extends ResolverError {}

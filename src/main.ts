@@ -29,6 +29,7 @@ import { Notifier } from './systemd/notify.js';
 import { adoptListenFds, takeListenFds, type ActivatedSocket } from './systemd/listen-fds.js';
 import { ensureLoopback, neededLoopback } from './systemd/loopback.js';
 import { statusLine } from './systemd/status.js';
+import { counters } from './stats.js';
 
 const EX_USAGE = 2;
 const EX_CONFIG = 78;
@@ -132,7 +133,7 @@ async function run(load: LoadOptions): Promise<number> {
   await reloads; // a reload in progress finishes first
   process.off('SIGHUP', onHup);
   await app.close();
-  log.info({ stats: app.stats, cacheEntries: app.cache?.size ?? 0 }, 'stopped');
+  log.info({ stats: counters(app.stats), cacheEntries: app.cache?.size ?? 0 }, 'stopped');
   await finishLog(log);
   return 0;
 }

@@ -16,12 +16,14 @@ import type { DnsCache } from './cache/cache.js';
 import type { Answer } from './dns/answer.js';
 import type { Resolved } from './upstream/pool.js';
 import type { Clock } from './clock.js';
-import type { Stats } from './stats.js';
+import { countQtype, countRcode, type Stats } from './stats.js';
 
 export interface QueryContext {
   readonly transport: Transport;
   /** "address:port" of the client, for logs. */
   readonly client: string;
+  /** The client's address alone, for AllowFrom=. */
+  readonly address: string;
 }
 
 export type HandleResult = Buffer | null | Promise<Buffer | null>;
@@ -69,6 +71,8 @@ export class Resolver {
   handle(msg: Buffer, ctx: QueryContext): HandleResult {
     const { stats, cache } = this.deps;
     stats.queries++;
+    if (ctx.transport === 'udp') stats.udpQueries++;
+    else stats.tcpQueries++;
     const verdict = parseQuery(msg);
     if (verdict.kind === 'drop') {
       stats.dropped++;
@@ -76,11 +80,12 @@ export class Resolver {
       return null;
     }
     if (verdict.kind === 'error') {
-      this.countRcode(verdict.rcode);
+      this.countError(verdict.rcode);
       this.deps.log.debug({ client: ctx.client, fault: verdict.fault, rcode: rcodeName(verdict.rcode) }, 'query rejected');
       return errorReply(msg, verdict.rcode, verdict.questionEnd, verdict.edns, this.opts.maxUdpSize);
     }
     const q = verdict.query;
+    countQtype(stats, q.qtype);
     const limit = replyLimit(q, ctx.transport, this.opts.maxUdpSize);
     const started = this.deps.clock.now();
 
@@ -89,6 +94,8 @@ export class Resolver {
       stats.cacheHits++;
       if (hit.entry.kind === 'failure') return this.fail(q, ctx, started, 'failure-cached', null);
       const reply = serveAnswer(hit.entry.answer, q, hit.remainingSec, limit, this.opts.maxUdpSize);
+      countRcode(stats, hit.entry.answer.rcode);
+      stats.hitLatency.observe(this.deps.clock.now() - started);
       this.logQuery(q, ctx, started, 'hit', hit.entry.answer.rcode, null);
       return reply;
     }
@@ -127,6 +134,8 @@ export class Resolver {
         resolved = await pending; // evicted meanwhile: nothing stale left to give
       }
       const { answer, server } = resolved;
+      countRcode(this.deps.stats, answer.rcode);
+      this.deps.stats.missLatency.observe(this.deps.clock.now() - started);
       this.logQuery(q, ctx, started, outcome, answer.rcode, server);
       return serveAnswer(answer, q, answer.ttlSec, limit, this.opts.maxUdpSize);
     } catch (e) {
@@ -156,6 +165,8 @@ export class Resolver {
   /** An expired answer, because upstream could not refresh it in time (RFC 8767): TTL 30, EDE 3. */
   private serveStale(answer: Answer, q: Query, ctx: QueryContext, limit: number, started: number): Buffer {
     this.deps.stats.staleServed++;
+    countRcode(this.deps.stats, answer.rcode);
+    this.deps.stats.missLatency.observe(this.deps.clock.now() - started);
     this.logQuery(q, ctx, started, 'stale', answer.rcode, null);
     return serveAnswer(answer, q, 0, limit, this.opts.maxUdpSize, true);
   }
@@ -177,13 +188,36 @@ export class Resolver {
 
   private fail(q: Query, ctx: QueryContext, started: number, outcome: CacheOutcome, err: unknown): Buffer {
     this.deps.stats.servfail++;
+    countRcode(this.deps.stats, RCODE.SERVFAIL);
+    (outcome === 'failure-cached' ? this.deps.stats.hitLatency : this.deps.stats.missLatency).observe(this.deps.clock.now() - started);
     const code = err instanceof ResolverError ? err.code : undefined;
     this.logQuery(q, ctx, started, outcome, RCODE.SERVFAIL, null, code);
     return errorForQuery(q, RCODE.SERVFAIL, this.opts.maxUdpSize);
   }
 
-  private countRcode(rcode: number): void {
+  /**
+   * A client outside AllowFrom= (app.ts decided): REFUSED with the question echoed when it can
+   * be read (RFC 1035 4.1.1), or nothing (DenyAction=drop, and messages we would drop anyway).
+   * Counted apart, and never looked up: the cache does not answer strangers either.
+   */
+  deny(msg: Buffer, ctx: QueryContext, action: 'refuse' | 'drop'): Buffer | null {
+    const stats = this.deps.stats;
+    stats.queries++;
+    stats.denied++;
+    if (ctx.transport === 'udp') stats.udpQueries++;
+    else stats.tcpQueries++;
+    if (action === 'drop') return null;
+    const verdict = parseQuery(msg);
+    if (verdict.kind === 'drop') return null;
+    this.deps.log.debug({ client: ctx.client }, 'query refused: client not in AllowFrom=');
+    countRcode(stats, RCODE.REFUSED);
+    if (verdict.kind === 'error') return errorReply(msg, RCODE.REFUSED, verdict.questionEnd, verdict.edns, this.opts.maxUdpSize);
+    return errorForQuery(verdict.query, RCODE.REFUSED, this.opts.maxUdpSize);
+  }
+
+  private countError(rcode: number): void {
     const s = this.deps.stats;
+    countRcode(s, rcode);
     if (rcode === RCODE.FORMERR || rcode === RCODE.BADVERS) s.formerr++;
     else if (rcode === RCODE.NOTIMP) s.notimp++;
     else if (rcode === RCODE.REFUSED) s.refused++;

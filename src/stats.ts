@@ -1,14 +1,68 @@
-// Counters of one instance. Plain numbers, bumped on the hot path, read by logs (and later by
-// the status/metrics endpoints). Names are stable: operators graph them.
+// Counters of one instance. Plain numbers and fixed arrays, bumped on the hot path (an increment,
+// never an allocation), read by the control plane and the metrics endpoint only when asked
+// (src/control/). Names are stable: operators graph them and scripts read them as JSON.
 
-export interface Stats {
+/**
+ * Upper bounds of the latency buckets, in milliseconds. Fixed (a histogram, not a reservoir), so
+ * observing is a few comparisons and percentiles are computed when asked, as Prometheus'
+ * histogram_quantile() does. From 25 µs (a cache hit inside the process) to 5 s (QueryTimeoutMs).
+ */
+export const LATENCY_BOUNDS_MS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
+
+export class LatencyHistogram {
+  /** counts[i]: observations ≤ LATENCY_BOUNDS_MS[i] and above the bound before; the last is +Inf. */
+  readonly counts: number[] = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
+  count = 0;
+  sumMs = 0;
+
+  observe(ms: number): void {
+    let i = 0;
+    while (i < LATENCY_BOUNDS_MS.length && ms > LATENCY_BOUNDS_MS[i]!) i++;
+    this.counts[i]!++;
+    this.count++;
+    this.sumMs += ms;
+  }
+
+  /**
+   * The q-quantile (0..1), interpolated linearly inside its bucket like histogram_quantile();
+   * null without observations. Past the last bound it says the last bound.
+   */
+  quantile(q: number): number | null {
+    if (this.count === 0) return null;
+    const rank = q * this.count;
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      const c = this.counts[i]!;
+      if (seen + c >= rank && c > 0) {
+        if (i === LATENCY_BOUNDS_MS.length) return LATENCY_BOUNDS_MS[i - 1]!;
+        const lower = i === 0 ? 0 : LATENCY_BOUNDS_MS[i - 1]!;
+        return lower + (LATENCY_BOUNDS_MS[i]! - lower) * ((rank - seen) / c);
+      }
+      seen += c;
+    }
+    return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1]!;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.count = 0;
+    this.sumMs = 0;
+  }
+}
+
+/** The counters, each a number: what `statistics` prints and the "stopped" log line carries. */
+export interface Counters {
   queries: number;
+  udpQueries: number;
+  tcpQueries: number;
   cacheHits: number;
   cacheMisses: number;
   /** Misses that joined an upstream query already in flight for the same key. */
   coalesced: number;
   /** Queries not answered: unreadable, oversize, or QR=1 (see WireFault). */
   dropped: number;
+  /** Queries from outside AllowFrom= (refused or dropped, DenyAction=). */
+  denied: number;
   formerr: number;
   notimp: number;
   refused: number;
@@ -24,22 +78,60 @@ export interface Stats {
   staleServed: number;
 }
 
+/** Replies by RCODE, 0..23 (BADVERS is 16); other values count at the last index. */
+export const RCODE_SLOTS = 24;
+
+export interface Stats extends Counters {
+  /** Replies sent by RCODE (header plus extended bits), RCODE_SLOTS of them. */
+  readonly rcodes: number[];
+  /** Queries by QTYPE: the common ones (below 256) in an array, the rest in a map. */
+  readonly qtypes: number[];
+  readonly qtypesHigh: Map<number, number>;
+  /** Time from a query's arrival to its reply: answered from the cache, and not. */
+  readonly hitLatency: LatencyHistogram;
+  readonly missLatency: LatencyHistogram;
+}
+
+const COUNTER_NAMES = [
+  'queries', 'udpQueries', 'tcpQueries', 'cacheHits', 'cacheMisses', 'coalesced', 'dropped', 'denied', 'formerr', 'notimp',
+  'refused', 'servfail', 'spoofedReplies', 'mismatchedReplies', 'upstreamQueries', 'upstreamFailures', 'tcpFallbacks',
+  'staleServed',
+] as const satisfies readonly (keyof Counters)[];
+
 export function newStats(): Stats {
-  return {
-    queries: 0,
-    cacheHits: 0,
-    cacheMisses: 0,
-    coalesced: 0,
-    dropped: 0,
-    formerr: 0,
-    notimp: 0,
-    refused: 0,
-    servfail: 0,
-    spoofedReplies: 0,
-    mismatchedReplies: 0,
-    upstreamQueries: 0,
-    upstreamFailures: 0,
-    tcpFallbacks: 0,
-    staleServed: 0,
-  };
+  const stats = {
+    rcodes: new Array<number>(RCODE_SLOTS).fill(0),
+    qtypes: new Array<number>(256).fill(0),
+    qtypesHigh: new Map<number, number>(),
+    hitLatency: new LatencyHistogram(),
+    missLatency: new LatencyHistogram(),
+  } as Stats;
+  for (const name of COUNTER_NAMES) stats[name] = 0;
+  return stats;
+}
+
+/** The plain counters, copied: for log lines and JSON. */
+export function counters(s: Stats): Counters {
+  const out = {} as Counters;
+  for (const name of COUNTER_NAMES) out[name] = s[name];
+  return out;
+}
+
+/** Zeroes everything in place (`statistics --reset`); holders of the object keep counting into it. */
+export function resetStats(s: Stats): void {
+  for (const name of COUNTER_NAMES) s[name] = 0;
+  s.rcodes.fill(0);
+  s.qtypes.fill(0);
+  s.qtypesHigh.clear();
+  s.hitLatency.reset();
+  s.missLatency.reset();
+}
+
+export function countQtype(s: Stats, qtype: number): void {
+  if (qtype < 256) s.qtypes[qtype]!++;
+  else s.qtypesHigh.set(qtype, (s.qtypesHigh.get(qtype) ?? 0) + 1);
+}
+
+export function countRcode(s: Stats, rcode: number): void {
+  s.rcodes[rcode < RCODE_SLOTS ? rcode : RCODE_SLOTS - 1]!++;
 }

@@ -23,7 +23,8 @@ interface Group {
 
 export interface ListenerSetDeps {
   readonly factory: SocketFactory;
-  readonly handler: QueryHandler;
+  /** The handler for the listeners on one endpoint (app.ts: who may query there). */
+  readonly handlerFor: (ep: Endpoint) => QueryHandler;
   /** Read at each connection and query, so a reload can change them for kept listeners. */
   readonly limits: TcpLimits;
   readonly log: Logger;
@@ -46,7 +47,8 @@ export class ListenerSet {
 
   /** UDP and TCP on `ep`, or neither: a TCP failure closes the UDP listener just opened. */
   async open(ep: Endpoint): Promise<void> {
-    const { factory, handler, limits, log } = this.deps;
+    const { factory, limits, log } = this.deps;
+    const handler = this.deps.handlerFor(ep);
     const where = this.where(ep);
     const group: Group = { endpoint: ep, listeners: [], tcpServers: [] };
     try {
@@ -74,9 +76,10 @@ export class ListenerSet {
 
   /** Serves the sockets systemd passed, in place of opening any. */
   adopt(sockets: readonly ActivatedSocket[]): void {
-    const { handler, limits, log } = this.deps;
+    const { limits, log } = this.deps;
     this.activated = true;
     for (const s of sockets) {
+      const handler = this.deps.handlerFor(s.endpoint);
       let group = this.groups.find((g) => sameEndpoint(g.endpoint, s.endpoint));
       if (!group) {
         group = { endpoint: s.endpoint, listeners: [], tcpServers: [] };

@@ -56,11 +56,17 @@ export class DnsCache {
   private readonly lru: LRUCache<string, CacheEntry>;
   private readonly clock: Clock;
   private readonly staleMs: number;
+  /** Entries pushed out by a bound (CacheMaxEntries, CacheMaxMiB) before they expired. */
+  evictions = 0;
 
   constructor(opts: CacheOptions) {
     this.lru = new LRUCache<string, CacheEntry>({
       max: opts.maxEntries,
       ...(opts.maxBytes ? { maxSize: opts.maxBytes, sizeCalculation: entrySize } : {}),
+      // Called only when an entry leaves; 'evict' is the bound at work (not expiry or flush).
+      dispose: (_v, _k, reason) => {
+        if (reason === 'evict') this.evictions++;
+      },
     });
     this.clock = opts.clock;
     this.staleMs = (opts.staleSec ?? 0) * 1000;
@@ -116,7 +122,21 @@ export class DnsCache {
     this.lru.set(key, { kind: 'failure', expiresAtMs: this.clock.now() + ttlSec * 1000 });
   }
 
-  clear(): void {
+  /** Empties the cache; returns how many entries went. */
+  clear(): number {
+    const n = this.lru.size;
     this.lru.clear();
+    return n;
+  }
+
+  /**
+   * Removes every entry for one name, all types, DO and CD variants (keys are the lowercase wire
+   * name plus three characters: parseQuery). An operator's command: a scan, off the hot path.
+   */
+  deleteName(nameKey: string): number {
+    const doomed: string[] = [];
+    for (const key of this.lru.keys()) if (key.length === nameKey.length + 3 && key.startsWith(nameKey)) doomed.push(key);
+    for (const key of doomed) this.lru.delete(key);
+    return doomed.length;
   }
 }

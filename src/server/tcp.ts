@@ -83,7 +83,7 @@ function evictIdlest(candidates: Set<Conn>, forget: (c: Conn) => void): boolean 
 
 function handleConnection(conn: Conn, handler: QueryHandler, limits: TcpLimits, log: Logger, label: string): void {
   const { sock } = conn;
-  const ctx: QueryContext = { transport: 'tcp', client: `${sock.remoteAddress}:${sock.remotePort}` };
+  const ctx: QueryContext = { transport: 'tcp', client: `${sock.remoteAddress}:${sock.remotePort}`, address: sock.remoteAddress ?? '' };
   const decoder = new FrameDecoder(MAX_QUERY_LEN);
   let partialSince = 0; // when the bytes of an incomplete message started to arrive
   sock.setNoDelay(true);

@@ -18,7 +18,7 @@ export interface Listener {
 class UdpContext implements QueryContext {
   readonly transport = 'udp' as const;
   constructor(
-    private readonly address: string,
+    readonly address: string,
     private readonly port: number,
   ) {}
   get client(): string {

@@ -10,16 +10,28 @@ const FAILURES_BEFORE_BACKOFF = 3;
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
 
+/** One server's health and counters, as the control plane shows them (times on the passed-in clock). */
 export interface ServerState {
   readonly label: string;
   readonly consecutiveFailures: number;
   readonly backoffUntilMs: number;
+  readonly queries: number;
+  readonly failures: number;
+  /** Failures by stable error code (VR_ERR_UPSTREAM_TIMEOUT...). */
+  readonly failuresByCode: Readonly<Record<string, number>>;
+  readonly tcpFallbacks: number;
+  /** Smoothed round-trip time of answered attempts, ms (RFC 6298's SRTT, gain 1/8); null before one. */
+  readonly srttMs: number | null;
+  readonly lastError: { readonly code: string; readonly atMs: number } | null;
 }
 
-interface MutableState {
-  label: string;
-  consecutiveFailures: number;
-  backoffUntilMs: number;
+type MutableState = { -readonly [K in keyof ServerState]: ServerState[K] } & { failuresByCode: Record<string, number> };
+
+/** RFC 6298 section 2: SRTT <- (1 - 1/8) * SRTT + 1/8 * R'. */
+const SRTT_GAIN = 1 / 8;
+
+function freshState(label: string): MutableState {
+  return { label, consecutiveFailures: 0, backoffUntilMs: 0, queries: 0, failures: 0, failuresByCode: {}, tcpFallbacks: 0, srttMs: null, lastError: null };
 }
 
 export class UpstreamHealth {
@@ -29,7 +41,7 @@ export class UpstreamHealth {
     private readonly servers: readonly UpstreamServer[],
     private readonly clock: Clock,
   ) {
-    this.states = new Map(servers.map((s) => [s, { label: s.label, consecutiveFailures: 0, backoffUntilMs: 0 }]));
+    this.states = new Map(servers.map((s) => [s, freshState(s.label)]));
   }
 
   /** Servers to try, in order: those not backing off first (configured order), then the rest. */
@@ -42,20 +54,49 @@ export class UpstreamHealth {
     return ready.concat(waiting);
   }
 
-  success(server: UpstreamServer): void {
+  /** An attempt to ask `server` begins. */
+  attempt(server: UpstreamServer): void {
+    this.states.get(server)!.queries++;
+  }
+
+  /** `server` answered usably after rttMs. */
+  success(server: UpstreamServer, rttMs: number): void {
     const st = this.states.get(server)!;
     st.consecutiveFailures = 0;
     st.backoffUntilMs = 0;
+    st.srttMs = st.srttMs === null ? rttMs : st.srttMs + SRTT_GAIN * (rttMs - st.srttMs);
   }
 
-  failure(server: UpstreamServer): void {
+  /** `server` replied TC=1 over UDP and is asked again over TCP. */
+  tcpFallback(server: UpstreamServer): void {
+    this.states.get(server)!.tcpFallbacks++;
+  }
+
+  failure(server: UpstreamServer, code: string): void {
     const st = this.states.get(server)!;
+    st.failures++;
+    st.failuresByCode[code] = (st.failuresByCode[code] ?? 0) + 1;
+    st.lastError = { code, atMs: this.clock.now() };
     st.consecutiveFailures++;
     const over = st.consecutiveFailures - FAILURES_BEFORE_BACKOFF;
     if (over >= 0) st.backoffUntilMs = this.clock.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.min(over, 16));
   }
 
+  /** Copies, in the configured order: for `vrf-resolver status` and the metrics. */
   snapshot(): ServerState[] {
-    return this.servers.map((s) => ({ ...this.states.get(s)! }));
+    return this.servers.map((s) => {
+      const st = this.states.get(s)!;
+      return { ...st, failuresByCode: { ...st.failuresByCode }, lastError: st.lastError && { ...st.lastError } };
+    });
+  }
+
+  /** `statistics --reset`: the counters go back to zero; health (backoff, SRTT) stays. */
+  resetCounters(): void {
+    for (const st of this.states.values()) {
+      st.queries = 0;
+      st.failures = 0;
+      st.failuresByCode = {};
+      st.tcpFallbacks = 0;
+    }
   }
 }

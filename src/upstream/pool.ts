@@ -60,15 +60,17 @@ export class UpstreamPool {
         const left = deadline - clock.now();
         if (left <= 0) break;
         stats.upstreamQueries++;
+        health.attempt(server);
+        const started = clock.now();
         try {
           const answer = await this.attempt(server, q, question, Math.min(this.opts.attemptTimeoutMs, left));
-          health.success(server);
+          health.success(server, clock.now() - started);
           return { answer, server: server.label };
         } catch (e) {
           stats.upstreamFailures++;
-          health.failure(server);
           last = e;
           const code: ErrorCode = e instanceof ResolverError ? e.code : 'VR_ERR_UPSTREAM_NETWORK';
+          health.failure(server, code);
           log.warn({ code, upstream: server.label, err: (e as Error).message }, 'upstream failed');
         }
       }
@@ -84,6 +86,7 @@ export class UpstreamPool {
     if (raw[2]! & F2_TC) {
       // RFC 2181 section 9: a truncated reply is never used or cached; ask again over TCP.
       this.deps.stats.tcpFallbacks++;
+      this.deps.health.tcpFallback(server);
       const left = Math.max(1, timeoutMs - (this.deps.clock.now() - started));
       raw = await this.deps.tcp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, left);
       if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TCP');

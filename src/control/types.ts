@@ -1,0 +1,97 @@
+// What a running instance tells its operator: the typed interface of the control plane. The Unix
+// socket server (control/server.ts) and the metrics listener (control/metrics.ts) are two
+// transports over it; the CLI commands (cli/commands/) are clients. Everything here is computed
+// when asked, from counters the hot path already keeps. The field names are the JSON that
+// `vrf-resolver status --json` and `statistics --json` print: scripts read them, keep them stable.
+
+import type { LogLevel } from '../config/types.js';
+import type { Counters } from '../stats.js';
+
+export interface UpstreamStatus {
+  /** "192.0.2.53:53", "[2001:db8::53]:53". */
+  readonly server: string;
+  readonly state: 'healthy' | 'backing-off';
+  /** ISO time until which the server is tried after the others; null when healthy. */
+  readonly backoffUntil: string | null;
+  readonly consecutiveFailures: number;
+  readonly queries: number;
+  readonly failures: number;
+  /** Failures by stable code (VR_ERR_UPSTREAM_TIMEOUT, ...). */
+  readonly failuresByCode: Readonly<Record<string, number>>;
+  readonly timeouts: number;
+  readonly tcpFallbacks: number;
+  /** Smoothed round-trip time in ms (RFC 6298 SRTT); null before the first answer. */
+  readonly rttMs: number | null;
+  readonly lastError: { readonly code: string; readonly at: string } | null;
+}
+
+export interface CacheStatus {
+  readonly enabled: boolean;
+  readonly entries: number;
+  /** Bytes as the cache counts them (wire bytes plus per-entry overhead). */
+  readonly bytes: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly evictions: number;
+}
+
+export interface StatusReport {
+  readonly instance: string;
+  readonly version: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly uptimeSec: number;
+  /** The VRF device; name null (and ifindex null) in the default VRF. */
+  readonly vrf: { readonly name: string | null; readonly ifindex: number | null };
+  readonly upstreamDevice: string | null;
+  /** "udp 127.0.0.1:53 on mgmt", ... */
+  readonly listeners: readonly string[];
+  /** The config file and drop-ins read at start or at the last reload. */
+  readonly configFiles: readonly string[];
+  readonly controlSocket: string | null;
+  /** "http://127.0.0.1:9153/metrics on mgmt"; null when off. */
+  readonly metrics: string | null;
+  readonly logLevel: LogLevel;
+  readonly upstreams: readonly UpstreamStatus[];
+  readonly cache: CacheStatus;
+  /** Distinct questions waiting on upstream servers now. */
+  readonly inflight: number;
+}
+
+export interface LatencySummary {
+  readonly count: number;
+  readonly sumMs: number;
+  /** Interpolated inside fixed buckets (stats.ts LATENCY_BOUNDS_MS); null without observations. */
+  readonly p50Ms: number | null;
+  readonly p90Ms: number | null;
+  readonly p99Ms: number | null;
+  /** Cumulative counts per upper bound in ms, the last one "+Inf": Prometheus' histogram shape. */
+  readonly buckets: readonly { readonly leMs: number | '+Inf'; readonly count: number }[];
+}
+
+export interface StatisticsReport {
+  readonly instance: string;
+  /** When counting began: the start, or the last --reset. */
+  readonly since: string;
+  readonly counters: Counters;
+  /** Replies by RCODE name (NOERROR, NXDOMAIN, SERVFAIL, ...); only those seen. */
+  readonly responsesByRcode: Readonly<Record<string, number>>;
+  readonly queriesByTransport: { readonly udp: number; readonly tcp: number };
+  /** Queries by type name (A, AAAA, TYPE65534, ...); only those seen. */
+  readonly queriesByType: Readonly<Record<string, number>>;
+  readonly cache: CacheStatus;
+  readonly upstreams: readonly UpstreamStatus[];
+  readonly latency: { readonly hit: LatencySummary; readonly miss: LatencySummary };
+}
+
+/** The instance as the control plane drives it. */
+export interface ControlApi {
+  status(): StatusReport;
+  statistics(): StatisticsReport;
+  /** Zeroes every counter (as `resolvectl reset-statistics`). */
+  resetStatistics(): void;
+  /** The whole cache, or every entry of one name (presentation form, any case). */
+  flushCaches(name?: string): { readonly flushed: number };
+  /** Sets the log level of the running instance until the next reload or restart. */
+  setLogLevel(level: LogLevel): { readonly previous: LogLevel; readonly level: LogLevel };
+}
