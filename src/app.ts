@@ -109,6 +109,11 @@ export class App {
     return app;
   }
 
+  /** The clock the instance runs on (health and cache times are on it). */
+  get clock(): Clock {
+    return this.pipelineDeps.clock;
+  }
+
   get currentConfig(): Config {
     return this.config;
   }

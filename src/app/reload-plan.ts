@@ -59,7 +59,8 @@ function sameSet(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
 /** Leaf paths whose values differ; arrays compare as a whole ("server.listen"). */
 export function diffPaths(a: unknown, b: unknown, prefix = ''): string[] {
   if (isPlainObject(a) && isPlainObject(b)) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== 'sources');
+    // Where things came from is not a setting: a drop-in moving a key changes nothing.
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== 'sources' && k !== 'configFiles');
     return keys.flatMap((k) => diffPaths(a[k], b[k], prefix ? `${prefix}.${k}` : k));
   }
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix];

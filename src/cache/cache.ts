@@ -91,6 +91,14 @@ export class DnsCache {
     return undefined;
   }
 
+  /** Whole seconds an answer for `key` has left, without touching its recency; null when none is live. */
+  remainingSec(key: string): number | null {
+    const entry = this.lru.peek(key);
+    if (!entry || entry.kind !== 'answer') return null;
+    const leftMs = entry.expiresAtMs - this.clock.now();
+    return leftMs > 0 ? Math.ceil(leftMs / 1000) : null;
+  }
+
   /** An expired answer still within the serve-stale window (RFC 8767 section 4), if any. */
   stale(key: string): StaleHit | undefined {
     const entry = this.lru.peek(key);

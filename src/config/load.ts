@@ -69,7 +69,7 @@ export function loadConfig(opts: LoadOptions): Config {
   layer(layered, flagAssignments(opts.flags));
   const config = resolve(layered, opts, problems);
   if (problems.length > 0) throw new ConfigError(inFileOrder(problems, files));
-  return deepFreeze(config);
+  return deepFreeze(files.length > 0 ? { ...config, configFiles: files } : config);
 }
 
 /** Problems in the order an operator reads the files: by file, then line; flags and the rest last. */

@@ -108,4 +108,6 @@ export interface Config {
   readonly addLoopbackAddresses?: boolean;
   /** Where the upstream list came from, for logs and `check-config` ("DNS=", a resolv.conf path...). */
   readonly sources: readonly string[];
+  /** The config file and drop-ins that were read, in order (for `vrf-resolver status`); absent: none. */
+  readonly configFiles?: readonly string[];
 }

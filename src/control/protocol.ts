@@ -18,14 +18,16 @@ export const PROTOCOL_VERSION = 1;
 /** Longest request line; a request is a command and a name, far below this. */
 export const MAX_REQUEST_BYTES = 4096;
 
-export const CONTROL_COMMANDS = ['status', 'statistics', 'flush-caches', 'log-level'] as const;
+export const CONTROL_COMMANDS = ['status', 'statistics', 'flush-caches', 'log-level', 'cache-lookup'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export type ControlRequest =
   | { readonly command: 'status' }
   | { readonly command: 'statistics'; readonly reset: boolean }
   | { readonly command: 'flush-caches'; readonly name?: string }
-  | { readonly command: 'log-level'; readonly level: LogLevel };
+  | { readonly command: 'log-level'; readonly level: LogLevel }
+  /** Is an answer to NAME TYPE (no DO, no CD: what `vrf-resolver query` asks) cached? */
+  | { readonly command: 'cache-lookup'; readonly name: string; readonly type: number };
 
 export interface ControlErrorBody {
   readonly code: string;
@@ -54,7 +56,7 @@ export function parseRequest(line: string): ParsedRequest {
   const bad = (message: string): ParsedRequest => ({ ok: false, id, message });
   if (o['v'] !== PROTOCOL_VERSION) return bad(`unsupported protocol version ${JSON.stringify(o['v'] ?? null)}; this instance speaks ${PROTOCOL_VERSION}`);
   const command = o['command'];
-  const known = new Set(['v', 'id', 'command', 'name', 'level', 'reset']);
+  const known = new Set(['v', 'id', 'command', 'name', 'level', 'reset', 'type']);
   const unknown = Object.keys(o).filter((k) => !known.has(k));
   if (unknown.length > 0) return bad(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
   switch (command) {
@@ -77,6 +79,13 @@ export function parseRequest(line: string): ParsedRequest {
         return bad(`"level" must be one of ${LOG_LEVELS.join(', ')}`);
       }
       return { ok: true, id, request: { command, level: level as LogLevel } };
+    }
+    case 'cache-lookup': {
+      const name = o['name'];
+      const type = o['type'];
+      if (typeof name !== 'string' || name === '' || name.length > 1024) return bad('"name" must be a domain name');
+      if (typeof type !== 'number' || !Number.isInteger(type) || type < 1 || type > 65535) return bad('"type" must be a record type number, 1 to 65535');
+      return { ok: true, id, request: { command, name, type } };
     }
     default:
       return bad(`unknown command ${JSON.stringify(command ?? null)}; commands: ${CONTROL_COMMANDS.join(', ')}`);

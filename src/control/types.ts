@@ -94,4 +94,6 @@ export interface ControlApi {
   flushCaches(name?: string): { readonly flushed: number };
   /** Sets the log level of the running instance until the next reload or restart. */
   setLogLevel(level: LogLevel): { readonly previous: LogLevel; readonly level: LogLevel };
+  /** Whether an answer to NAME TYPE, asked without DO and CD, is cached now, and for how long. */
+  cacheLookup(name: string, type: number): { readonly cached: boolean; readonly remainingSec: number | null };
 }

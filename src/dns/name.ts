@@ -139,3 +139,42 @@ export function nameToText(wire: Buffer | string, start = 0): string {
   }
   return labels.length === 0 ? '.' : labels.join('.') + '.';
 }
+
+/**
+ * A name in presentation form ("www.example.com", "www.example.com.", "." for the root, with
+ * RFC 1035 section 5.1 escapes \X and \DDD) as a lowercase wire key; null when it is not a
+ * valid name. For operator input (flush-caches NAME), never for the wire.
+ */
+export function textToKey(text: string): string | null {
+  if (text === '.') return '\x00';
+  const labels: number[][] = [[]];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (labels[labels.length - 1]!.length === 0) return null; // empty label ("a..b", ".a")
+      labels.push([]);
+      continue;
+    }
+    let byte = c;
+    if (c === 0x5c) {
+      const digits = /^[0-9]{3}/.exec(text.slice(i + 1));
+      if (digits) {
+        byte = Number(digits[0]);
+        i += 3;
+      } else if (i + 1 < text.length) {
+        byte = text.charCodeAt(++i);
+      } else return null;
+    }
+    if (byte > 0xff) return null;
+    labels[labels.length - 1]!.push(byte);
+  }
+  if (labels[labels.length - 1]!.length === 0) labels.pop(); // the trailing dot
+  const bytes: number[] = [];
+  for (const l of labels) {
+    if (l.length > MAX_LABEL_LEN) return null;
+    bytes.push(l.length, ...l);
+  }
+  bytes.push(0);
+  if (bytes.length > MAX_NAME_LEN) return null;
+  return lowerKey(Buffer.from(bytes));
+}
