@@ -3,8 +3,8 @@
 // new net.Socket({fd})). closeFd(fd) releases one that Node did not adopt. clearReuseAddr(fd)
 // turns SO_REUSEADDR off again on a socket Node has adopted.
 //
-// Order: socket(SOCK_NONBLOCK|SOCK_CLOEXEC) -> SO_BINDTODEVICE -> SO_REUSEADDR / SO_REUSEPORT /
-// IPV6_V6ONLY -> bind() -> listen(). The device comes before bind() because addresses that
+// Order: socket(SOCK_NONBLOCK|SOCK_CLOEXEC) -> SO_BINDTODEVICE -> SO_REUSEADDR / IPV6_V6ONLY
+// -> bind() -> listen(). The device comes before bind() because addresses that
 // exist only inside a VRF are found (and ports are checked for conflicts) in the device's
 // table: binding first fails with EADDRNOTAVAIL, or collides with another VRF's socket.
 //
@@ -33,7 +33,6 @@ struct Options {
   std::optional<std::string> address;
   int port = 0;
   bool reuseAddr = false;
-  bool reusePort = false;
   bool v6Only = false;
   std::optional<int> backlog;
 };
@@ -108,7 +107,6 @@ Options Parse(Napi::Env env, const Napi::Value& arg) {
   }
 
   opts.reuseAddr = GetBool(env, o, "reuseAddr");
-  opts.reusePort = GetBool(env, o, "reusePort");
   opts.v6Only = GetBool(env, o, "v6Only");
   if (opts.v6Only && opts.family != AF_INET6) ThrowType(env, "v6Only needs family 6");
 
@@ -161,7 +159,6 @@ Napi::Value CreateSocket(const Napi::CallbackInfo& info) {
     }
   }
   if (opts.reuseAddr) SetInt(env, fd, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", ctx);
-  if (opts.reusePort) SetInt(env, fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", ctx);
   // IPV6_V6ONLY keeps [::]:53 from also claiming 0.0.0.0:53 through v4-mapped addresses, so
   // the IPv4 and IPv6 listeners are independent sockets.
   if (opts.v6Only) SetInt(env, fd, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", ctx);

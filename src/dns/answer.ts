@@ -4,7 +4,7 @@
 // and wildcard expansions, dnssec.ts), re-assembled with our own
 // compression and with the offset of every TTL kept, so a cache hit is a copy plus patches.
 
-import { F2_QR, F2_RD, F3_AD, F3_RA, HEADER_LEN, RCODE, TYPE } from './constants.js';
+import { F2_QR, F2_RD, F3_AD, F3_RA, F3_RCODE_MASK, HEADER_LEN, RCODE, TYPE } from './constants.js';
 import { isSubdomain, lowerKey, readName } from './name.js';
 import { proofsIn, signaturesOver, wildcardZone } from './dnssec.js';
 import { Section, type Reply, type ResourceRecord } from './message.js';
@@ -99,7 +99,7 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
   w.u16(0); // ID, set per client when served
   // A forwarder's answer is never authoritative (AA clear); TC is never cached (RFC 2181 9). CD
   // is the client's to set (RFC 4035 3.2.2), so serving copies it from each query.
-  w.bytes(Buffer.from([F2_QR | (reply.flags2 & F2_RD), F3_RA | (reply.flags3 & F3_AD) | (reply.rcode & 0x0f)]));
+  w.bytes(Buffer.from([F2_QR | (reply.flags2 & F2_RD), F3_RA | (reply.flags3 & F3_AD) | (reply.rcode & F3_RCODE_MASK)]));
   w.u16(1);
   w.u16(kept.length);
   w.u16(authorityKept.length);

@@ -5,11 +5,9 @@ export const HEADER_LEN = 12;
 // Header byte 2: QR(1) OPCODE(4) AA(1) TC(1) RD(1); byte 3: RA(1) Z(1) AD(1) CD(1) RCODE(4).
 export const F2_QR = 0x80;
 export const F2_OPCODE_MASK = 0x78;
-export const F2_AA = 0x04;
 export const F2_TC = 0x02;
 export const F2_RD = 0x01;
 export const F3_RA = 0x80;
-export const F3_Z = 0x40;
 export const F3_AD = 0x20;
 export const F3_CD = 0x10;
 export const F3_RCODE_MASK = 0x0f;

@@ -3,7 +3,7 @@
 // trailing bytes. Records keep their offsets into the original buffer; nothing is decoded
 // beyond what classification and the cache need.
 
-import { HEADER_LEN, TYPE } from './constants.js';
+import { EDNS_DO, F2_QR, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
 import { WireError, lowerKey, readName } from './name.js';
 import { readRecord } from './record.js';
 
@@ -73,7 +73,7 @@ export function parseReply(msg: Buffer): Reply {
         if (section !== Section.Additional) throw new WireError('opt-section');
         if (rr.owner.length !== 1) throw new WireError('opt-owner');
         if (opt) throw new WireError('opt-duplicate');
-        opt = { udpSize: rr.klass, extRcode: rr.ttl >>> 24, version: (rr.ttl >>> 16) & 0xff, do: (rr.ttl & 0x8000) !== 0 };
+        opt = { udpSize: rr.klass, extRcode: rr.ttl >>> 24, version: (rr.ttl >>> 16) & 0xff, do: (rr.ttl & EDNS_DO) !== 0 };
       } else {
         records.push({
           section,
@@ -95,7 +95,7 @@ export function parseReply(msg: Buffer): Reply {
     id: msg.readUInt16BE(0),
     flags2: msg[2]!,
     flags3,
-    rcode: ((opt?.extRcode ?? 0) << 4) | (flags3 & 0x0f),
+    rcode: ((opt?.extRcode ?? 0) << 4) | (flags3 & F3_RCODE_MASK),
     qnameKey: lowerKey(q.wire),
     qtype,
     qclass,
@@ -112,7 +112,7 @@ export function parseReply(msg: Buffer): Reply {
  */
 export function replyMatches(reply: Buffer, id: number, question: Buffer): boolean {
   if (reply.length < HEADER_LEN + question.length) return false;
-  if (reply.readUInt16BE(0) !== id || (reply[2]! & 0x80) === 0) return false;
+  if (reply.readUInt16BE(0) !== id || (reply[2]! & F2_QR) === 0) return false;
   if (reply.readUInt16BE(4) !== 1) return false;
   const nameLen = question.length - 4;
   for (let i = 0; i < nameLen; i++) {

@@ -2,7 +2,7 @@
 // the query we send upstream. All built by byte copying from the client's message, so the
 // question goes back exactly as the client wrote it (case included).
 
-import { EDNS_DO, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, HEADER_LEN, TYPE } from './constants.js';
+import { EDNS_DO, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
 import type { Edns, Query } from './query.js';
 
 export const OPT_LEN = 11;
@@ -37,7 +37,7 @@ export function errorReply(msg: Buffer, rcode: number, questionEnd: number, edns
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = F2_QR | (msg[2]! & (F2_OPCODE_MASK | F2_RD));
-  out[3] = F3_RA | (msg[3]! & F3_CD) | (rcode & 0x0f);
+  out[3] = F3_RA | (msg[3]! & F3_CD) | (rcode & F3_RCODE_MASK);
   out.writeUInt16BE(qLen > 0 ? 1 : 0, 4);
   out.writeUInt16BE(edns ? 1 : 0, 10);
   if (qLen > 0) msg.copy(out, HEADER_LEN, HEADER_LEN, questionEnd);

@@ -22,7 +22,6 @@ export interface CreateSocketOptions {
   /** Port for bind(); 0 lets the kernel pick a random ephemeral port. Needs address. */
   readonly port?: number;
   readonly reuseAddr?: boolean;
-  readonly reusePort?: boolean;
   /** IPV6_V6ONLY; family 6 only. */
   readonly v6Only?: boolean;
   /** listen(backlog) after bind; type 'tcp' only. */
