@@ -1,5 +1,5 @@
 // The transport-free pipeline: query bytes in, reply bytes out (or null: send nothing).
-// Read top to bottom, it is the path of design.md "A query's way through":
+// Read top to bottom, it is the path of ARCHITECTURE.md "A query's way through":
 //   wire checks → cache → in-flight table → upstream pool → cache store → serve to this client.
 // A cache hit returns synchronously (no promise on the hot path); a miss returns a promise.
 // Nothing here throws: every failure becomes an rcode or a drop.
@@ -223,7 +223,7 @@ export class Resolver {
     else if (rcode === RCODE.REFUSED) s.refused++;
   }
 
-  /** One line per query at debug (design.md step 7); built only when debug is on. */
+  /** One line per query at debug (ARCHITECTURE.md, a query's way through, step 7), built only then. */
   private logQuery(
     q: Query,
     ctx: QueryContext,

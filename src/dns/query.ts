@@ -1,4 +1,4 @@
-// Checks a client's query before anything trusts it (design.md "A query's way through", step 2).
+// Checks a client's query before anything trusts it (ARCHITECTURE.md "A query's way through", step 2).
 // dns-packet accepts RDLENGTH mismatches, trailing bytes, QDCOUNT 0 or 2, several OPT records and
 // EDNS version 1, so we walk the wire ourselves; the walk is linear in the message length and
 // never throws past parseQuery.
@@ -49,7 +49,7 @@ export interface Query {
   readonly qclass: number;
   /** The question name in lowercase wire form (a latin1 string). */
   readonly nameKey: string;
-  /** Cache key: name, type, class, DO and CD (design.md "cache/"). */
+  /** Cache key: name, type, class, DO and CD (ARCHITECTURE.md, a query's way through, step 3). */
   readonly key: string;
   readonly edns: Edns | null;
 }

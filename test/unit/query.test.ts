@@ -60,7 +60,7 @@ describe('parseQuery: well-formed queries', () => {
     expect(v1.kind === 'ok' && v2.kind === 'ok' && v1.query.key !== v2.query.key).toBe(true);
   });
 
-  it('puts DO and CD in the cache key (design.md cache key)', () => {
+  it('puts DO and CD in the cache key (ARCHITECTURE.md, a query\'s way through, step 3)', () => {
     const key = (b: Buffer) => (verdict(b) as { kind: 'ok'; query: { key: string } }).query.key;
     const plain = key(query('example.com'));
     expect(key(query('example.com', 'A', { edns: { do: true } }))).not.toBe(plain);

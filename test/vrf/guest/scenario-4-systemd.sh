@@ -272,6 +272,69 @@ check "default VRF, ::1 +tcp: the default instance answers" \
 check "mgmt, 127.0.0.1: the mgmt instance answers from its upstream" \
   expect_answer mgmt 127.0.0.1 which.lab.test A 10.53.0.53
 check "the default instance is in its own cgroup ($D)" own_cgroup "$D"
+
+# ---- the control plane against the units (DynamicUser=, RuntimeDirectory=) ----
+
+VR=/usr/local/bin/vrf-resolver
+control_json() { # COMMAND ARGS...: the command's --json output, checked by the python below
+  timeout 180 "$VR" "$@" --json
+}
+status_of() { # INSTANCE
+  local out
+  out=$(control_json status "$1") || { echo "vrf-resolver status $1 --json failed: $out"; return 1; }
+  echo "$out" | head -c 1500; echo
+  ls -l /run/vrf-resolver/
+  python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["instance"] == sys.argv[1], s["instance"]
+assert s["controlSocket"] == "/run/vrf-resolver/%s.sock" % sys.argv[1], s["controlSocket"]
+assert s["upstreams"] and s["upstreams"][0]["state"] == "healthy", s["upstreams"]
+assert any(l.startswith("udp 127.0.0.1:53") for l in s["listeners"]), s["listeners"]
+if sys.argv[1] == "mgmt":
+    assert s["vrf"]["name"] == "mgmt" and isinstance(s["vrf"]["ifindex"], int), s["vrf"]
+' "$1" <<<"$out"
+}
+check "vrf-resolver status mgmt --json: the unit's instance, its VRF and ifindex, listeners, upstream" status_of mgmt
+check "vrf-resolver status default --json: the default instance beside it, its own socket" status_of default
+
+statistics_mgmt() {
+  local out
+  out=$(control_json statistics mgmt) || { echo "$out"; return 1; }
+  echo "$out" | head -c 1500; echo
+  python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+c = s["counters"]
+assert c["queries"] >= 2 and c["udpQueries"] >= 1, c
+assert s["responsesByRcode"].get("NOERROR", 0) >= 1, s["responsesByRcode"]
+' <<<"$out"
+}
+check "vrf-resolver statistics mgmt --json: the queries so far, by rcode" statistics_mgmt
+
+query_mgmt() {
+  local out
+  out=$(timeout 180 "$VR" query mgmt which.lab.test A) || { echo "$out"; return 1; }
+  echo "$out"
+  grep -q '10\.53\.0\.53' <<<"$out"
+}
+check "vrf-resolver query mgmt which.lab.test A: resolves through mgmt (the mgmt upstream's answer)" query_mgmt
+query_default() {
+  local out
+  out=$(timeout 180 "$VR" query default which.lab.test A) || { echo "$out"; return 1; }
+  echo "$out"
+  grep -q '10\.54\.0\.54' <<<"$out"
+}
+check "vrf-resolver query default which.lab.test A: the default instance's answer, not mgmt's" query_default
+
+status_both() {
+  local out
+  out=$(timeout 180 "$VR" status) || { echo "$out"; return 1; }
+  echo "$out"
+  grep -q mgmt <<<"$out" && grep -q default <<<"$out"
+}
+check "vrf-resolver status with two instances running: one block each" status_both
+
 check "systemctl stop $D" stop_unit "$D"
 
 # ---- the VRF device: BindsTo= and [Install] ----
