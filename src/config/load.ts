@@ -4,11 +4,11 @@
 // thrown together in one ConfigError, so an operator fixes the file in one pass.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { Config, Endpoint, LogFormat, LogLevel } from './types.js';
-import { CONTROL_DIR, OPTIONS, optionSpec, parseBool, parseEnum, parseInteger, type OptionKey } from './schema.js';
-import { parseCidr, type Cidr } from './cidr.js';
+import { OPTIONS, optionSpec, parseBool, parseEnum, parseInteger, type OptionKey } from './schema.js';
+import { resolveAccess, resolveControl } from './operator.js';
 import { emptyLayered, layer, parseIni, type Assignment, type Layered } from './ini.js';
 import { describeReadError, readResolvConf } from './resolv-conf.js';
 import { formatEndpoint, isLoopback, isUnspecified, parseEndpoint, sameEndpoint } from './endpoint.js';
@@ -44,8 +44,6 @@ export interface LoadOptions {
 }
 
 const DNS_PORT = 53;
-/** sun_path is 108 bytes with its terminating NUL (unix(7)). */
-const MAX_UNIX_PATH = 107;
 
 type KeysOfKind<K extends string> = { [P in OptionKey]: (typeof OPTIONS)[P]['kind'] extends K ? P : never }[OptionKey];
 interface Located { readonly endpoint: Endpoint; readonly path: string; readonly origin: string }
@@ -218,53 +216,9 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
   }
   const addLoopback = given('AddLoopbackAddresses') === undefined ? undefined : bool('AddLoopbackAddresses');
 
-  // AllowFrom=: networks, appended like Listen=; an empty list allows nobody, which is refused.
-  const allowSet = layered.lists.get('AllowFrom');
-  const allowItems = allowSet?.items ?? OPTIONS.AllowFrom.default.map((value) => ({ value, path: 'AllowFrom= (default)', origin: 'default' }));
-  const allowFrom: Cidr[] = [];
-  for (const item of allowItems) {
-    const p = parseCidr(item.value);
-    if (p.ok) allowFrom.push(p.value);
-    else report(item.path, p.message);
-  }
-  if (allowSet !== undefined && allowSet.items.length === 0) {
-    report(allowSet.lastPath, 'no client networks: AllowFrom= cleared the list and none followed, so nobody could ask');
-  }
-  let denyAction: 'refuse' | 'drop' = 'refuse';
-  const deny = given('DenyAction');
-  if (deny !== undefined) {
-    const p = parseEnum(OPTIONS.DenyAction, deny.value);
-    if (p.ok) denyAction = p.value;
-    else report(deny.path, p.message);
-  }
-
-  // ControlSocket=: unset is the default path, an empty value turns it off.
+  const access = resolveAccess(layered, given, report);
   const instance = opts.instance !== undefined && opts.instance !== '' ? opts.instance : vrf ?? 'default';
-  const controlSet = layered.scalars.get('ControlSocket');
-  let controlSocket: string | null = `${CONTROL_DIR}/${instance}.sock`;
-  if (controlSet !== undefined) {
-    controlSocket = controlSet.value === '' ? null : controlSet.value;
-    if (controlSocket !== null && !isAbsolute(controlSocket)) {
-      report(controlSet.path, `"${controlSocket}" is not an absolute path (e.g. ${CONTROL_DIR}/${instance}.sock); an empty value turns the control socket off`);
-    } else if (controlSocket !== null && Buffer.byteLength(controlSocket) > MAX_UNIX_PATH) {
-      report(controlSet.path, `"${controlSocket}" is longer than the ${MAX_UNIX_PATH} bytes a Unix socket path may have`);
-    }
-  }
-  const groupSet = given('ControlGroup');
-  const controlGroup = groupSet === undefined ? null : groupSet.value;
-  if (groupSet !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/.test(groupSet.value)) {
-    report(groupSet.path, `"${groupSet.value}" is not a group name`);
-  }
-  let metrics: Endpoint | null = null;
-  const metricsSet = given('Metrics');
-  if (metricsSet !== undefined) {
-    const p = parseEndpoint(metricsSet.value, 0);
-    if (!p.ok) report(metricsSet.path, p.message);
-    else if (p.value.port === 0) report(metricsSet.path, `"${metricsSet.value}" needs a port, e.g. 127.0.0.1:9153`);
-    else if (listen.some((l) => sameEndpoint(l.endpoint, p.value))) {
-      report(metricsSet.path, `${formatEndpoint(p.value)} is also a DNS listener (TCP): give the metrics their own port`);
-    } else metrics = p.value;
-  }
+  const control = resolveControl(layered, given, report, instance, listen.map((l) => l.endpoint));
 
   let logLevel: LogLevel = OPTIONS.LogLevel.default;
   const level = given('LogLevel');
@@ -286,8 +240,8 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       ednsUdpSize: int('EDNSBufferSize'), maxInflight: int('MaxInflight'),
     },
     cache,
-    access: { allowFrom, denyAction },
-    control: { instance, socket: controlSocket, group: controlGroup, metrics },
+    access,
+    control,
     logLevel,
     // Only when set, so a Config literal without them (tests) means the defaults.
     ...(logFormat !== undefined && { logFormat }),

@@ -271,3 +271,35 @@ describe('loadConfig: the result', () => {
     expect(c.sources).toEqual(['--upstream']);
   });
 });
+
+describe('loadConfig: the operator keys (AllowFrom=, DenyAction=, ControlSocket=, ControlGroup=, Metrics=)', () => {
+  it('control socket: the instance name, else the VRF, else "default"; empty turns it off', () => {
+    expect(loadConfig({ flags: { ...up, vrf: 'mgmt' } }).control.socket).toBe('/run/vrf-resolver/mgmt.sock');
+    expect(loadConfig({ flags: up, instance: 'blue' }).control).toMatchObject({ instance: 'blue', socket: '/run/vrf-resolver/blue.sock' });
+    expect(loadConfig({ flags: { ...up, control: '' } }).control.socket).toBeNull();
+    expect(loadConfig({ flags: { ...up, control: '/tmp/x.sock' } }).control.socket).toBe('/tmp/x.sock');
+  });
+
+  it('reads AllowFrom= lists, DenyAction=, ControlGroup= and Metrics= from the file', () => {
+    const f = write('ops.conf', '[Resolve]', 'DNS=192.0.2.1', 'AllowFrom=10.0.0.0/8', 'AllowFrom=2001:db8::/32', 'DenyAction=drop',
+      'ControlGroup=netops', 'Metrics=127.0.0.1:9153');
+    const c = loadConfig({ file: f, flags: {} });
+    expect(c.access.allowFrom.map((n) => n.text)).toEqual(['10.0.0.0/8', '2001:db8::/32']);
+    expect(c.access.denyAction).toBe('drop');
+    expect(c.control).toMatchObject({ group: 'netops', metrics: { family: 4, address: '127.0.0.1', port: 9153 } });
+  });
+
+  it('reports every operator-key problem with its place, in one pass', () => {
+    const f = write('bad-ops.conf', '[Resolve]', 'DNS=192.0.2.1', 'AllowFrom=everyone', 'DenyAction=ignore',
+      'ControlSocket=relative.sock', 'ControlGroup=no way', 'Metrics=127.0.0.1', 'Listen=127.0.0.1:9153');
+    const found = problems({ file: f, flags: {} });
+    const msg = (key: string) => found.find((p) => p.path.includes(key))?.message ?? '';
+    expect(found.map((p) => p.path.replace(/^.*:(\d+)/, 'line $1'))).toEqual(['line 3 AllowFrom', 'line 4 DenyAction', 'line 5 ControlSocket', 'line 6 ControlGroup', 'line 7 Metrics']);
+    expect(msg('AllowFrom')).toMatch(/ADDRESS\/PREFIX/);
+    expect(msg('ControlSocket')).toMatch(/absolute path/);
+    expect(msg('Metrics')).toMatch(/needs a port/);
+    expect(problems({ file: write('m.conf', '[Resolve]', 'DNS=192.0.2.1', 'Listen=127.0.0.1:9153', 'Metrics=127.0.0.1:9153'), flags: {} })[0]?.message)
+      .toMatch(/also a DNS listener/);
+    expect(problems({ file: write('e.conf', '[Resolve]', 'DNS=192.0.2.1', 'AllowFrom='), flags: {} })[0]?.message).toMatch(/nobody could ask/);
+  });
+});
