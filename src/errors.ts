@@ -81,3 +81,26 @@ export class UpstreamError extends ResolverError {
 
 /** The control plane (control/): the socket, a request, a reply. */
 export class ControlError extends ResolverError {}
+
+/** Advice for the socket errors a metrics listener meets, when the cause carries no hint. */
+const METRICS_ADVICE: Readonly<Record<string, string>> = {
+  EADDRNOTAVAIL: 'the address must exist on the VRF device (ip addr add ADDR dev VRF), or use one that does, such as 127.0.0.1',
+  EADDRINUSE: 'another process listens on that port on the same device (ss -ltnp); pick another port',
+  EACCES: 'ports below 1024 need CAP_NET_BIND_SERVICE; 9153 needs none',
+  ENODEV: 'the VRF device does not exist: create it or fix VRF=',
+};
+
+/** The metrics listener (Metrics=) could not be opened; the instance serves DNS without it. */
+export class MetricsError extends ResolverError {
+  constructor(where: string, cause: unknown) {
+    const c = cause as { code?: unknown; hint?: unknown } | null;
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    const advice = typeof c?.hint === 'string' ? c.hint : typeof c?.code === 'string' ? METRICS_ADVICE[c.code] : undefined;
+    super(
+      'VR_ERR_METRICS',
+      `cannot serve metrics at ${where}: ${msg}${advice && !msg.includes(advice) ? ` (${advice})` : ''}. ` +
+        'Fix Metrics= (or leave it empty to turn metrics off)',
+      { cause },
+    );
+  }
+}

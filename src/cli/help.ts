@@ -1,24 +1,29 @@
-// Help texts for network engineers. Every default and bound comes from config/schema.ts, so
-// the help cannot drift from what loadConfig does.
+// Help texts for network engineers, generated from the command table (cli/table.ts) and the
+// config schema: every command, flag, default and bound comes from there, so the help cannot
+// drift from what the parser accepts and loadConfig does.
 
-import { OPTION_KEYS, OPTIONS, formatBounds, formatDefault, optionSpec, type FlagSpec } from '../config/schema.js';
+import { OPTION_KEYS, OPTIONS, formatBounds, formatDefault, optionSpec } from '../config/schema.js';
 import { formatEndpoint, parseEndpoint } from '../config/endpoint.js';
+import { CONFIG_DIR } from '../systemd/instance.js';
+import type { CommandSpec, FlagDef } from './command.js';
+import { COMMANDS, findCommand } from './table.js';
+import { sentenceList } from './text.js';
 
 const WIDTH = 78;
-const CONFIG_DIR = '/etc/vrf-resolver';
+/** Where help texts start the description of a flag, an argument or a command. */
+const COLUMN = 31;
 
 /** The text for `vrf-resolver help [TOPIC]`; undefined for a topic we have no help for. */
 export function helpText(topic?: string): string | undefined {
-  switch (topic) {
-    case undefined: case 'help': return topLevelHelp();
-    case 'run': return runHelp();
-    case 'check-config': return checkConfigHelp();
-    case 'config': return configHelp();
-    default: return undefined;
-  }
+  if (topic === undefined) return topLevelHelp();
+  if (topic === 'config') return configHelp();
+  const spec = findCommand(topic);
+  return spec === undefined ? undefined : commandHelp(spec);
 }
 
 export function topLevelHelp(): string {
+  const quoted = (kind: CommandSpec['instance']): string =>
+    sentenceList(COMMANDS.filter((c) => c.instance === kind).map((c) => `"${c.name}"`));
   return `vrf-resolver: a caching DNS forwarder for Linux VRFs
 
 One instance per VRF. It answers on ${defaultListeners()} (UDP and TCP)
@@ -26,23 +31,22 @@ inside the VRF and asks the upstream servers through sockets bound to the VRF
 device, so "nameserver 127.0.0.1" in /etc/resolv.conf works in every VRF
 (ip vrf exec mgmt ...), with an instance for the default VRF beside them.
 
-Usage: vrf-resolver COMMAND [FLAGS]
+Usage: vrf-resolver COMMAND [ARGUMENTS] [FLAGS]
 
 Commands:
-  run                  run the resolver for one VRF, in the foreground
-  check-config FILE    validate a config file, print the effective settings
-  ensure-loopback      add 127.0.0.1/8 and ::1/128 to the VRF device when
-                       missing (needs CAP_NET_ADMIN; the unit runs it first)
-  help [COMMAND]       help for run, check-config, or config (every file key)
+${COMMANDS.map((c) => entry(commandUsage(c), c.summary, '')).join('\n')}
 
-"run", "check-config" and "ensure-loopback" also take --instance NAME, as the
-unit vrf-resolver@NAME does: config ${CONFIG_DIR}/NAME.conf (optional) plus
-its drop-ins, and NAME as the VRF ("default": the default VRF).
+${wrap(`${quoted('flag')} also take --instance NAME, as the unit vrf-resolver@NAME does: ` +
+  `config ${CONFIG_DIR}/NAME.conf (optional) plus its drop-ins, and NAME as the VRF ("default": the default VRF).`)}
+
+${wrap(`${quoted('operand')} talk to a running instance over its control socket. ` +
+  'INSTANCE is its VRF, or "default", as in vrf-resolver@INSTANCE; it may be left out when one instance runs.')}
 
 Example, a resolver for the management VRF "mgmt":
   ip addr add 127.0.0.1/8 dev mgmt; ip addr add ::1/128 dev mgmt
   vrf-resolver run --vrf mgmt --upstream 192.0.2.53
   ip vrf exec mgmt dig @127.0.0.1 example.com
+  vrf-resolver status mgmt
 
 Config files: ${CONFIG_DIR}/NAME.conf, a [Resolve] section as in
 resolved.conf, plus drop-ins ${CONFIG_DIR}/NAME.conf.d/*.conf.
@@ -50,50 +54,36 @@ As a service, one instance per VRF:
   systemctl enable --now vrf-resolver@NAME
 
 Flags:
-  -h, --help           this help ("vrf-resolver help run" for the run flags)
+  -h, --help           this help ("vrf-resolver help COMMAND" for a command's)
   -V, --version        print the version
 `;
 }
 
-export function runHelp(): string {
-  const lines = [
-    'Usage: vrf-resolver run [--config FILE] [FLAGS]',
-    '',
-    wrap('Runs the resolver for one VRF in the foreground; systemd runs it as vrf-resolver@NAME. ' +
-      'Flags override the config file; a flag for a list (--listen, --upstream) replaces the list from the file.'),
-    '',
-    'Flags:',
-    flagEntry('--config FILE', 'config file, a [Resolve] section; drop-ins in FILE.d/*.conf',
-      'default: none'),
-    flagEntry('--instance NAME', `the unit's instance: --vrf NAME plus ${CONFIG_DIR}/NAME.conf if it exists`,
-      'default: none'),
-  ];
-  for (const key of OPTION_KEYS) {
-    const spec = optionSpec(key);
-    if (spec.flag) lines.push(flagEntry(flagUsage(spec.flag), spec.flag.help, `file: ${key}=, default: ${formatDefault(spec)}`));
+/** `help COMMAND` and `COMMAND --help`. */
+export function commandHelp(spec: CommandSpec): string {
+  const lines = spec.usage.map((u, i) => `${i === 0 ? 'Usage: ' : '       '}${u}`);
+  lines.push('', ...paragraphs(spec.description));
+  if (spec.operands.length > 0) {
+    lines.push('', 'Arguments:', ...spec.operands.map((o) => entry(o.name, o.help, '')));
   }
-  lines.push(flagEntry('-h, --help', 'this help', ''));
-  lines.push('', wrap('Cache sizes, TTL limits, timeouts and TCP limits are set in the config file only; ' +
-    '"vrf-resolver help config" lists every key with its default.'), '');
-  return lines.join('\n');
+  lines.push('', 'Flags:');
+  if (spec.instance === 'flag') {
+    lines.push(entry('--instance NAME', `the unit's instance: --vrf NAME plus ${CONFIG_DIR}/NAME.conf if it exists`, 'default: none'));
+  } else if (spec.instance === 'operand') {
+    lines.push(entry('--instance NAME', 'the instance, as INSTANCE', ''));
+  }
+  for (const f of spec.flags) lines.push(entry(flagUsage(f), f.help, f.note ?? ''));
+  lines.push(entry('-h, --help', 'this help', ''));
+  if (spec.seeAlso) lines.push('', ...paragraphs(spec.seeAlso));
+  return lines.join('\n') + '\n';
+}
+
+export function runHelp(): string {
+  return commandHelp(findCommand('run')!);
 }
 
 export function checkConfigHelp(): string {
-  return [
-    'Usage: vrf-resolver check-config FILE [FLAGS]',
-    '       vrf-resolver check-config --instance NAME [FLAGS]',
-    '',
-    wrap('Reads FILE and its drop-ins (FILE.d/*.conf) and the same flags as "run", then prints every ' +
-      'problem with its place (file:line key, or the flag), or a summary of the effective settings: ' +
-      'the VRF, the listeners, the upstream servers and where they came from, the cache. ' +
-      'Exits 0 when the configuration is valid, 78 (EX_CONFIG) otherwise. The systemd unit runs it before starting:'),
-    '  vrf-resolver check-config --instance %i',
-    '',
-    'Flags:',
-    flagEntry('--vrf NAME', 'the instance name; overrides VRF= in the file', ''),
-    flagEntry('...', 'every other flag of "run" (see "vrf-resolver help run")', ''),
-    '',
-  ].join('\n');
+  return commandHelp(findCommand('check-config')!);
 }
 
 /** Every key of the [Resolve] section, with its default, bounds and documentation. */
@@ -113,6 +103,11 @@ export function configHelp(): string {
   return lines.join('\n');
 }
 
+/** "query [INSTANCE] NAME [TYPE]": the command and its operands. */
+export function commandUsage(spec: CommandSpec): string {
+  return [spec.name, ...spec.operands.map((o) => (o.optional ? `[${o.name}]` : o.name))].join(' ');
+}
+
 function defaultListeners(): string {
   return OPTIONS.Listen.default
     .map((a) => parseEndpoint(a, OPTIONS.Port.default))
@@ -120,15 +115,21 @@ function defaultListeners(): string {
     .join(' and ');
 }
 
-function flagUsage(flag: FlagSpec): string {
-  return flag.arg ? `${flag.name} ${flag.arg}` : flag.name;
+function flagUsage(flag: FlagDef): string {
+  const long = flag.arg ? `${flag.name} ${flag.arg}` : flag.name;
+  return flag.short ? `-${flag.short}, ${long}` : long;
 }
 
-function flagEntry(usage: string, help: string, note: string): string {
-  const indent = ' '.repeat(31);
-  const head = `  ${usage}`.padEnd(31);
+/** Paragraphs wrapped, a blank line between; one starting with two spaces kept as it is. */
+function paragraphs(texts: readonly string[]): string[] {
+  return texts.flatMap((t, i) => [...(i > 0 && !t.startsWith('  ') ? [''] : []), t.startsWith('  ') ? t : wrap(t)]);
+}
+
+function entry(usage: string, help: string, note: string): string {
+  const indent = ' '.repeat(COLUMN);
+  const head = `  ${usage}`.padEnd(COLUMN);
   const body = wrap(help, indent).trimStart();
-  const first = head.length > 31 ? `${head.trimEnd()}\n${indent}${body}` : `${head}${body}`;
+  const first = head.length > COLUMN ? `${head.trimEnd()}\n${indent}${body}` : `${head}${body}`;
   return note ? `${first}\n${wrap(`(${note})`, indent)}` : first;
 }
 

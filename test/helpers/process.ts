@@ -164,7 +164,10 @@ export function spawnNode(ns: Netns | null, scriptPath: string, args: readonly s
  * the node flags it carries (build first: `npm run build:ts`).
  */
 export function spawnResolver(ns: Netns | null, args: readonly string[], opts: SpawnOpts = {}): ManagedProcess {
-  return spawnManaged(ns, RESOLVER_MAIN, ['run', ...args], { label: `resolver${ns ? `@${ns.name}` : ''}`, ...opts });
+  // No control socket unless the test asks for one: the default path (/run/vrf-resolver/) is
+  // shared by every instance on the host, and parallel tests would take it from each other.
+  const control = args.some((a) => a === '--control' || a.startsWith('--control=')) ? [] : ['--control', ''];
+  return spawnManaged(ns, RESOLVER_MAIN, ['run', ...args, ...control], { label: `resolver${ns ? `@${ns.name}` : ''}`, ...opts });
 }
 
 /** Predicate for waitForLog: a pino line whose `msg` contains `text` (and optional field matches). */

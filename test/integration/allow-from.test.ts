@@ -26,7 +26,7 @@ afterAll(async () => {
 async function resolver(extra: string[]): Promise<ManagedProcess> {
   const r = spawnResolver(topo.c, [
     '--listen', '127.0.0.1', '--listen', topo.v4.client, '--upstream-device', topo.devB, '--upstream', topo.v4.upstream,
-    '--control', '', ...extra,
+    ...extra,
   ]);
   running.push(r);
   await r.waitForLog(pinoMsg('ready'), 15_000);
@@ -60,7 +60,7 @@ describe('AllowFrom= (default: loopback only)', () => {
 
   it('DenyAction=drop: the client gets nothing at all', async () => {
     const r = spawnResolver(topo.c, [
-      '--listen', topo.v4.client, '--upstream-device', topo.devB, '--upstream', topo.v4.upstream, '--control', '',
+      '--listen', topo.v4.client, '--upstream-device', topo.devB, '--upstream', topo.v4.upstream,
       '--config', await dropConfig(),
     ]);
     running.push(r);

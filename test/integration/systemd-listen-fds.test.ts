@@ -36,7 +36,7 @@ function socketUnit(port: number, device: string | null = null): number[] {
 /** Starts the resolver with `fds` as 3.., the way systemd does; closes our copies. */
 function activated(fds: number[], args: string[], listenPid: 'self' | string = 'self'): ManagedProcess {
   const pidExpr = listenPid === 'self' ? '$$' : listenPid;
-  const child = spawn('/bin/sh', ['-c', `LISTEN_PID=${pidExpr} exec "$0" "$@"`, process.execPath, RESOLVER_MAIN, 'run', ...args], {
+  const child = spawn('/bin/sh', ['-c', `LISTEN_PID=${pidExpr} exec "$0" "$@"`, process.execPath, RESOLVER_MAIN, 'run', '--control', '', ...args], {
     stdio: ['ignore', 'pipe', 'pipe', ...fds],
     env: { ...process.env, LISTEN_FDS: String(fds.length), LISTEN_FDNAMES: fds.map(() => 'dns').join(':') },
   });

@@ -128,7 +128,7 @@ describe('journal log format', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const out = openSync(join(dir, 'stdout'), 'w');
     const st = fstatSync(out, { bigint: true });
-    const child = spawn(process.execPath, [RESOLVER_MAIN, 'run', '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${up.port}`], {
+    const child = spawn(process.execPath, [RESOLVER_MAIN, 'run', '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${up.port}`, '--control', ''], {
       stdio: ['ignore', out, out],
       env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}` },
     });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { checkConfigHelp, configHelp, helpText, runHelp, topLevelHelp } from '../../src/cli/help.js';
-import { HELP_TOPICS } from '../../src/cli/args.js';
+import { checkConfigHelp, commandHelp, commandUsage, configHelp, helpText, runHelp, topLevelHelp } from '../../src/cli/help.js';
+import { COMMANDS, helpTopics } from '../../src/cli/table.js';
 import { OPTION_KEYS, formatBounds, formatDefault, optionSpec } from '../../src/config/schema.js';
+
+const HELP_TOPICS = helpTopics();
 
 describe('help texts', () => {
   it('the top-level help explains the product, the commands, an example and where configs live', () => {
@@ -50,5 +52,36 @@ describe('help texts', () => {
     for (const topic of [undefined, ...HELP_TOPICS]) {
       for (const line of (helpText(topic) ?? '').split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
     }
+  });
+});
+
+describe('help generated from the command table', () => {
+  it('every command has "help COMMAND": its usage lines, arguments, every flag, --help', () => {
+    for (const spec of COMMANDS) {
+      const t = helpText(spec.name);
+      expect(t, spec.name).toBeDefined();
+      for (const u of spec.usage) expect(t, spec.name).toContain(u);
+      for (const o of spec.operands) expect(t, `${spec.name} ${o.name}`).toMatch(new RegExp(`^  ${o.name} `, 'm'));
+      for (const f of spec.flags) expect(t, `${spec.name} ${f.name}`).toContain(`  ${f.name}${f.arg ? ` ${f.arg}` : ''}`);
+      if (spec.instance !== 'none') expect(t, spec.name).toContain('  --instance NAME');
+      expect(t, spec.name).toContain('  -h, --help');
+      expect(t).toBe(commandHelp(spec));
+    }
+  });
+
+  it('the top-level help lists every command of the table, in its order, with its summary', () => {
+    const t = topLevelHelp();
+    const at = COMMANDS.map((c) => t.indexOf(`\n  ${commandUsage(c)}`));
+    for (const [i, c] of COMMANDS.entries()) expect(at[i], c.name).toBeGreaterThan(0);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    const words = t.replace(/\s+/g, ' ');
+    for (const c of COMMANDS) expect(words, c.name).toContain(c.summary);
+    expect(t).toContain('  ensure-loopback');
+    expect(t).toContain('  query [INSTANCE] NAME [TYPE]');
+  });
+
+  it('help topics are the commands and config; the ensure-loopback help shows the unit\'s use', () => {
+    expect(HELP_TOPICS).toEqual([...COMMANDS.map((c) => c.name).flatMap((n) => (n === 'help' ? ['help', 'config'] : [n]))]);
+    expect(helpText('ensure-loopback')).toContain('vrf-resolver ensure-loopback --instance %i');
   });
 });

@@ -4,7 +4,9 @@ import { fstatSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSystemdCommand } from '../../src/systemd/instance.js';
+import { parse } from '../../src/cli/parse.js';
+import { cliFlags, configFile } from '../../src/cli/run-flags.js';
+import { loadOptionsFor, type InstanceLoad } from '../../src/systemd/instance.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { toJournalLine, stdioIsJournal } from '../../src/log.js';
@@ -14,34 +16,45 @@ import { testConfig } from '../helpers/instance.js';
 const dir = mkdtempSync(join(tmpdir(), 'vrf-resolver-sd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// What the units' command lines load: the command table's parser, then the instance's meaning
+// (systemd/instance.ts), with `dir` for /etc/vrf-resolver.
+type UnitCommand = ({ kind: string } & InstanceLoad) | { kind: 'usage-error'; message: string };
+function unitCommand(argv: string[], configDir: string): UnitCommand {
+  const r = parse(argv, { instanceExists: () => false });
+  if (r.kind === 'usage-error') return r;
+  if (r.kind !== 'command') throw new Error(`expected a command, got ${r.kind}`);
+  const p = r.parsed;
+  return { kind: r.spec.name, ...loadOptionsFor({ instance: p.instance, configFile: configFile(p) ?? p.operands['FILE'], flags: cliFlags(p) }, configDir) };
+}
+
 describe('--instance NAME (the units\' command lines)', () => {
-  it('is not ours without --instance, except ensure-loopback', () => {
-    expect(parseSystemdCommand(['run', '--vrf', 'mgmt'], dir)).toBeNull();
-    expect(parseSystemdCommand(['check-config', 'x.conf'], dir)).toBeNull();
-    expect(parseSystemdCommand(['help'], dir)).toBeNull();
-    expect(parseSystemdCommand(['ensure-loopback', '--vrf', 'mgmt'], dir)).toMatchObject({ kind: 'ensure-loopback', load: { flags: { vrf: 'mgmt' } } });
+  it('without --instance, loads only what the command line names; ensure-loopback takes the flags of run', () => {
+    expect(unitCommand(['run', '--vrf', 'mgmt'], dir)).toEqual({ kind: 'run', label: 'command line', load: { dropInDir: 'auto', flags: { vrf: 'mgmt' } } });
+    expect(unitCommand(['check-config', 'x.conf'], dir)).toEqual({ kind: 'check-config', label: 'x.conf', load: { file: 'x.conf', dropInDir: 'auto', flags: {} } });
+    expect(parse(['help'])).toEqual({ kind: 'help' });
+    expect(unitCommand(['ensure-loopback', '--vrf', 'mgmt'], dir)).toMatchObject({ kind: 'ensure-loopback', load: { flags: { vrf: 'mgmt' } } });
   });
 
   it('reads NAME.conf (optional) and its drop-ins, NAME being the VRF', () => {
-    const cmd = parseSystemdCommand(['run', '--instance', 'mgmt'], dir);
+    const cmd = unitCommand(['run', '--instance', 'mgmt'], dir);
     expect(cmd).toEqual({
       kind: 'run', label: `${dir}/mgmt.conf`,
       load: { file: `${dir}/mgmt.conf`, fileOptional: true, dropInDir: 'auto', flags: {}, instance: 'mgmt' },
     });
-    expect(parseSystemdCommand(['check-config', '--instance=default'], dir)).toMatchObject({ kind: 'check-config', load: { instance: 'default' } });
+    expect(unitCommand(['check-config', '--instance=default'], dir)).toMatchObject({ kind: 'check-config', load: { instance: 'default' } });
   });
 
   it('an instance with only a drop-in works; without any upstream it names the file to write', () => {
     mkdirSync(join(dir, 'blue.conf.d'));
     writeFileSync(join(dir, 'blue.conf.d', '50-dhcp.conf'), '[Resolve]\nDNS=192.0.2.53\n');
-    const cmd = parseSystemdCommand(['run', '--instance', 'blue'], dir);
-    if (cmd === null || cmd.kind === 'usage-error') throw new Error('expected a command');
+    const cmd = unitCommand(['run', '--instance', 'blue'], dir);
+    if (cmd.kind === 'usage-error') throw new Error('expected a command');
     const c = loadConfig(cmd.load);
     expect(c.vrf).toBe('blue');
     expect(c.upstream.servers).toEqual([{ family: 4, address: '192.0.2.53', port: 53 }]);
 
-    const none = parseSystemdCommand(['run', '--instance', 'red'], dir);
-    if (none === null || none.kind === 'usage-error') throw new Error('expected a command');
+    const none = unitCommand(['run', '--instance', 'red'], dir);
+    if (none.kind === 'usage-error') throw new Error('expected a command');
     try {
       loadConfig(none.load);
       throw new Error('expected a ConfigError');
@@ -55,8 +68,8 @@ describe('--instance NAME (the units\' command lines)', () => {
     writeFileSync(join(dir, 'default.conf'), '[Resolve]\nDNS=192.0.2.1\n');
     writeFileSync(join(dir, 'other.conf'), '[Resolve]\nVRF=green\nDNS=192.0.2.1\n');
     const load = (name: string) => {
-      const cmd = parseSystemdCommand(['run', '--instance', name], dir);
-      if (cmd === null || cmd.kind === 'usage-error') throw new Error('expected a command');
+      const cmd = unitCommand(['run', '--instance', name], dir);
+      if (cmd.kind === 'usage-error') throw new Error('expected a command');
       return loadConfig(cmd.load);
     };
     expect(load('default').vrf).toBeNull();
@@ -64,17 +77,17 @@ describe('--instance NAME (the units\' command lines)', () => {
   });
 
   it('an explicit --config must exist', () => {
-    const cmd = parseSystemdCommand(['run', '--instance', 'mgmt', '--config', join(dir, 'nope.conf')], dir);
+    const cmd = unitCommand(['run', '--instance', 'mgmt', '--config', join(dir, 'nope.conf')], dir);
     expect(cmd).toMatchObject({ load: { file: join(dir, 'nope.conf'), fileOptional: false } });
   });
 
   it('usage errors: no value, twice, a bad name, a stray argument', () => {
-    expect(parseSystemdCommand(['run', '--instance'], dir)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/--instance needs a value/) });
-    expect(parseSystemdCommand(['run', '--instance', 'a', '--instance=b'], dir)).toMatchObject({ message: expect.stringMatching(/given twice/) });
-    expect(parseSystemdCommand(['run', '--instance', 'a/b'], dir)).toMatchObject({ message: expect.stringMatching(/not a valid interface name/) });
-    expect(parseSystemdCommand(['check-config', '--instance', 'a', 'x.conf'], dir))
+    expect(unitCommand(['run', '--instance'], dir)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/--instance needs a value/) });
+    expect(unitCommand(['run', '--instance', 'a', '--instance=b'], dir)).toMatchObject({ message: expect.stringMatching(/given twice/) });
+    expect(unitCommand(['run', '--instance', 'a/b'], dir)).toMatchObject({ message: expect.stringMatching(/not a valid interface name/) });
+    expect(unitCommand(['check-config', '--instance', 'a', 'x.conf'], dir))
       .toMatchObject({ message: expect.stringMatching(/"check-config --instance" takes no arguments/) });
-    expect(parseSystemdCommand(['run', '--instance', 'a', '--bogus'], dir)).toMatchObject({ message: expect.stringMatching(/unknown option --bogus/) });
+    expect(unitCommand(['run', '--instance', 'a', '--bogus'], dir)).toMatchObject({ message: expect.stringMatching(/unknown option --bogus/) });
   });
 });
 

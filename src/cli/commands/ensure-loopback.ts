@@ -1,0 +1,56 @@
+// `vrf-resolver ensure-loopback`: what the unit's privileged ExecStartPre=+ runs
+// (AddLoopbackAddresses=). `run` never does it itself: the long-running resolver changes no
+// network configuration, and without the addresses its bind() fails with EADDRNOTAVAIL and says
+// what to run.
+
+import type { LoadOptions } from '../../config/load.js';
+import { createLogger, detectLogFormat } from '../../log.js';
+import { loadOptionsFor } from '../../systemd/instance.js';
+import { ensureLoopback, neededLoopback } from '../../systemd/loopback.js';
+import { EXIT, type CommandSpec } from '../command.js';
+import { RUN_FLAGS, cliFlags, configFile } from '../run-flags.js';
+import { finishLog, loadOrReport } from '../startup.js';
+
+const EX_CONFIG = EXIT.CONFIG;
+
+export const ensureLoopbackSpec: CommandSpec = {
+  name: 'ensure-loopback',
+  summary: 'add 127.0.0.1/8 and ::1/128 to the VRF device when missing (needs CAP_NET_ADMIN; the unit runs it first)',
+  usage: ['vrf-resolver ensure-loopback --instance NAME [FLAGS]', 'vrf-resolver ensure-loopback [--config FILE] [FLAGS]'],
+  description: [
+    'Adds the loopback addresses the listeners need (127.0.0.1/8 and ::1/128) to the VRF device when they are ' +
+      'missing, and logs what it added; with AddLoopbackAddresses=no, in the default VRF, or without a loopback ' +
+      'listener there is nothing to do. It reads the same configuration and flags as "run". ' +
+      'The systemd unit runs it as a privileged step before the resolver, which never changes the network itself:',
+    '  vrf-resolver ensure-loopback --instance %i',
+    'Exits 0 when the addresses are there, 1 when they could not be added, 78 on an invalid configuration.',
+  ],
+  flags: RUN_FLAGS,
+  operands: [],
+  instance: 'flag',
+  strayHint: 'a config file is given with --config FILE',
+  run: (p, env) => ensureLoopbackCommand(loadOptionsFor({ instance: p.instance, configFile: configFile(p), flags: cliFlags(p) }, env.configDir).load),
+};
+
+async function ensureLoopbackCommand(load: LoadOptions): Promise<number> {
+  const config = loadOrReport(load);
+  if (config === null) return EX_CONFIG;
+  const log = createLogger(config.logLevel, config.vrf, undefined, config.logFormat ?? detectLogFormat());
+  const need = neededLoopback(config);
+  try {
+    if (need === null) {
+      const why = config.vrf === null ? 'the default VRF uses lo' : config.addLoopbackAddresses === false ? 'AddLoopbackAddresses=no' : 'no loopback listener';
+      log.info({ reason: why }, 'no loopback addresses to add');
+    } else {
+      const r = await ensureLoopback(need.device, need.addresses);
+      log.info({ device: need.device, added: r.added, present: r.present },
+        r.added.length > 0 ? 'loopback addresses added' : 'loopback addresses already present');
+    }
+  } catch (e) {
+    log.fatal({ err: (e as Error).message, device: need?.device }, 'cannot add the loopback addresses');
+    await finishLog(log);
+    return 1;
+  }
+  await finishLog(log);
+  return 0;
+}

@@ -1,0 +1,171 @@
+// `vrf-resolver run`: the resolver for one VRF. Runs in the foreground, never daemonizes
+// (systemd or the operator's shell owns the process), stops cleanly on SIGTERM and SIGINT,
+// re-reads its configuration on SIGHUP. Under systemd (Type=notify) it reports
+// READY/RELOADING/STOPPING, pings the watchdog, and serves the sockets of
+// vrf-resolver@NAME.socket when it is started by it; see src/systemd/ and
+// systemd/vrf-resolver@.service.
+
+import type { Logger } from 'pino';
+import { loadConfig, type LoadOptions } from '../../config/load.js';
+import { formatEndpoint } from '../../config/endpoint.js';
+import type { Config } from '../../config/types.js';
+import { ConfigError, NativeMissingError } from '../../errors.js';
+import { createLogger, detectLogFormat } from '../../log.js';
+import { App } from '../../app.js';
+import { tuneHeap } from '../../heap.js';
+import { nativeAvailable } from '../../native/binding.js';
+import { createNativeSocketFactory } from '../../net/native-factory.js';
+import { createPlainSocketFactory } from '../../net/plain-factory.js';
+import type { SocketFactory } from '../../net/socket-factory.js';
+import { loadOptionsFor } from '../../systemd/instance.js';
+import { Notifier } from '../../systemd/notify.js';
+import { adoptListenFds, takeListenFds, type ActivatedSocket } from '../../systemd/listen-fds.js';
+import { statusLine } from '../../systemd/status.js';
+import { counters } from '../../stats.js';
+import { startControlPlane, type ControlPlane } from '../../control/plane.js';
+import { packageVersion } from '../../version.js';
+import { EXIT, type CommandSpec } from '../command.js';
+import { RUN_FLAGS, cliFlags, configFile } from '../run-flags.js';
+import { finishLog, loadOrReport, writeError } from '../startup.js';
+
+const EX_CONFIG = EXIT.CONFIG;
+/** How often STATUS= is refreshed under systemd (cache size and query count move). */
+const STATUS_INTERVAL_MS = 30_000;
+
+export const runSpec: CommandSpec = {
+  name: 'run',
+  summary: 'run the resolver for one VRF, in the foreground',
+  usage: ['vrf-resolver run [--config FILE] [FLAGS]', 'vrf-resolver run --instance NAME [FLAGS]'],
+  description: [
+    'Runs the resolver for one VRF in the foreground; systemd runs it as vrf-resolver@NAME. ' +
+      'Flags override the config file; a flag for a list (--listen, --upstream) replaces the list from the file.',
+  ],
+  flags: RUN_FLAGS,
+  operands: [],
+  instance: 'flag',
+  strayHint: 'a config file is given with --config FILE',
+  seeAlso: [
+    'Cache sizes, TTL limits, timeouts and TCP limits are set in the config file only; ' +
+      '"vrf-resolver help config" lists every key with its default.',
+  ],
+  run: (p, env) => run(loadOptionsFor({ instance: p.instance, configFile: configFile(p), flags: cliFlags(p) }, env.configDir).load),
+};
+
+async function run(load: LoadOptions): Promise<number> {
+  tuneHeap(); // before the cache fills: src/heap.ts says why
+  const config = loadOrReport(load);
+  if (config === null) return EX_CONFIG;
+  const log = createLogger(config.logLevel, config.vrf, undefined, config.logFormat ?? detectLogFormat());
+  const notifier = new Notifier({ log });
+
+  // SIGHUP's default action kills the process: take it over before anything can send it.
+  let reloads = Promise.resolve();
+  let started: { app: App; plane: ControlPlane } | null = null;
+  const onHup = (): void => {
+    reloads = reloads.then(() => (started ? reload(started.app, started.plane, load, log, notifier) : undefined));
+  };
+  process.on('SIGHUP', onHup);
+
+  const startedAtMs = Date.now();
+  let app: App;
+  let listenFactory: SocketFactory;
+  try {
+    const activated = await adoptPassedSockets(config);
+    listenFactory = socketFactory(config.vrf, log);
+    app = await App.start({
+      config,
+      listenFactory,
+      upstreamFactory: socketFactory(config.upstream.device, log),
+      log,
+      activated,
+    });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    log.fatal({ code: err.code, err: err.message }, 'cannot start');
+    notifier.status(`cannot start: ${err.message}`);
+    writeError(config.logFormat ?? detectLogFormat(), err.message);
+    await finishLog(log);
+    return 1;
+  }
+  log.info(
+    {
+      listeners: app.listenerLabels,
+      upstreams: config.upstream.servers.map(formatEndpoint),
+      upstreamDevice: config.upstream.device,
+      sources: config.sources,
+      cacheMaxEntries: config.cache.enabled ? config.cache.maxEntries : 0,
+      ...(app.socketActivated && { socketActivated: true }),
+      ...(notifier.enabled && { notify: true, watchdogMs: notifier.watchdogIntervalMs }),
+    },
+    'ready',
+  );
+  notifier.ready(statusLine(app));
+  const stopWatchdog = notifier.startWatchdog();
+  const statusTimer = notifier.enabled ? setInterval(() => notifier.status(statusLine(app)), STATUS_INTERVAL_MS).unref() : undefined;
+  // The control socket and the metrics listener: after `ready` (DNS never waits for them, and
+  // neither failing stops it), closed first when stopping.
+  const plane = await startControlPlane({ app, log, version: packageVersion(), startedAtMs, listenFactory });
+  started = { app, plane };
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  notifier.stopping();
+  stopWatchdog();
+  clearInterval(statusTimer);
+  log.info({ signal }, 'stopping');
+  await reloads; // a reload in progress finishes first
+  process.off('SIGHUP', onHup);
+  await plane.close();
+  await app.close();
+  log.info({ stats: counters(app.stats), cacheEntries: app.cache?.size ?? 0 }, 'stopped');
+  await finishLog(log);
+  return 0;
+}
+
+/** SIGHUP: the same file and flags as at start, read again; a bad config changes nothing. */
+async function reload(app: App, plane: ControlPlane, load: LoadOptions, log: Logger, notifier: Notifier): Promise<void> {
+  notifier.reloading();
+  log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+  try {
+    let next: Config;
+    try {
+      next = loadConfig(load);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      log.error(
+        { code: e.code, problems: e.problems.map((p) => `${p.path}: ${p.message}`) },
+        'reload refused: invalid configuration; the old configuration keeps serving',
+      );
+      return;
+    }
+    if ((next.logFormat ?? null) !== (app.currentConfig.logFormat ?? null)) {
+      log.warn({ logFormat: next.logFormat ?? 'auto' }, 'LogFormat= changes apply at the next restart');
+    }
+    if ((await app.reload(next)).applied) await plane.apply(next);
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'reload failed; the old configuration keeps serving');
+  } finally {
+    notifier.ready(statusLine(app));
+  }
+}
+
+/** Sockets from vrf-resolver@NAME.socket (LISTEN_FDS), checked against the VRF; [] when none. */
+async function adoptPassedSockets(config: Config): Promise<ActivatedSocket[]> {
+  const fds = takeListenFds();
+  if (fds.length === 0) return [];
+  if (!nativeAvailable()) throw new NativeMissingError('build/native/Release/vrf_socket.node');
+  return adoptListenFds(fds, { device: config.vrf });
+}
+
+/**
+ * Sockets come from the native helper whenever it is built: it is the only way to bind a
+ * device, and it behaves the same without one. A default-VRF instance still runs without it.
+ */
+function socketFactory(device: string | null, log: Logger): SocketFactory {
+  if (nativeAvailable()) return createNativeSocketFactory(device);
+  if (device !== null) throw new NativeMissingError('build/native/Release/vrf_socket.node');
+  log.info('native socket helper not built; default VRF served with Node sockets');
+  return createPlainSocketFactory();
+}

@@ -1,0 +1,98 @@
+// The operator's side of one instance: the ControlApi over the App, served on the control socket
+// and (with Metrics=) on an HTTP listener inside the VRF. Neither is needed to serve DNS, so a
+// failure to open one is logged with its code and the instance runs on without it. A reload
+// re-applies ControlSocket=, ControlGroup= and Metrics= (cli/commands/run.ts calls apply()).
+
+import type { Logger } from 'pino';
+import type { App } from '../app.js';
+import type { Config, Endpoint } from '../config/types.js';
+import { sameEndpoint } from '../config/endpoint.js';
+import type { SocketFactory } from '../net/socket-factory.js';
+import { InstanceControl } from './api.js';
+import { startControlServer, type ControlServer } from './server.js';
+import { startMetricsListener } from './metrics.js';
+import type { ControlApi } from './types.js';
+
+export interface ControlPlane {
+  readonly api: ControlApi;
+  /** Re-applies the control settings of a reloaded config. */
+  apply(config: Config): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ControlPlaneDeps {
+  readonly app: App;
+  readonly log: Logger;
+  readonly version: string;
+  readonly startedAtMs: number;
+  /** Sockets bound to the VRF device, as the DNS listeners get them: for the metrics listener. */
+  readonly listenFactory: SocketFactory;
+}
+
+interface Running<T> {
+  readonly key: string;
+  readonly handle: T;
+}
+
+export async function startControlPlane(deps: ControlPlaneDeps): Promise<ControlPlane> {
+  const { app, log } = deps;
+  let control: Running<ControlServer> | null = null;
+  let metrics: Running<{ label: string; close(): Promise<void> }> | null = null;
+  const api = new InstanceControl({
+    app,
+    log,
+    version: deps.version,
+    startedAtMs: deps.startedAtMs,
+    endpoints: () => ({ controlSocket: control?.handle.path ?? null, metrics: metrics?.handle.label ?? null }),
+  });
+
+  const applyControl = async (config: Config): Promise<void> => {
+    const { socket, group } = config.control;
+    const key = socket === null ? '' : `${socket}\n${group ?? ''}`;
+    if (control?.key === key) return;
+    await control?.handle.close();
+    control = null;
+    if (socket === null) return;
+    try {
+      control = { key, handle: await startControlServer({ path: socket, group, api, log }) };
+      log.info({ controlSocket: socket, ...(group !== null && { controlGroup: group }) }, 'control socket ready');
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      log.error({ code: err.code ?? 'VR_ERR_CONTROL_SOCKET', err: err.message }, 'no control socket; serving DNS without it');
+    }
+  };
+
+  let metricsAt: Endpoint | null = null;
+  const applyMetrics = async (config: Config): Promise<void> => {
+    const ep = config.control.metrics;
+    if ((ep === null && metricsAt === null) || (ep !== null && metricsAt !== null && sameEndpoint(ep, metricsAt) && metrics !== null)) return;
+    await metrics?.handle.close();
+    metrics = null;
+    metricsAt = ep;
+    if (ep === null) return;
+    try {
+      const handle = await startMetricsListener({ api, endpoint: ep, factory: deps.listenFactory, log, vrf: config.vrf ?? 'default' });
+      metrics = { key: handle.label, handle };
+      log.info({ metrics: handle.label }, 'metrics listener ready');
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      log.error({ code: err.code ?? 'VR_ERR_METRICS', err: err.message }, 'no metrics listener; serving DNS without it');
+    }
+  };
+
+  const apply = async (config: Config): Promise<void> => {
+    await applyControl(config);
+    await applyMetrics(config);
+  };
+  await apply(app.currentConfig);
+  return {
+    api,
+    apply,
+    close: async () => {
+      await control?.handle.close();
+      await metrics?.handle.close();
+      control = null;
+      metrics = null;
+    },
+  };
+}
