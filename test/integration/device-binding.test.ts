@@ -130,8 +130,10 @@ describe('upstream sockets bound to a device (the VRF stand-in)', () => {
 
 describe('listeners bound to a device', () => {
   it('two instances share 10.53.0.1:53 on two devices; each answers only its own side, from its own upstream', async () => {
-    const la = await resolver(['--vrf', topo.devA, '--listen', topo.v4.client, '--listen', topo.v6.client, '--upstream', topo.v4.upstream]);
-    const lb = await resolver(['--vrf', topo.devB, '--listen', topo.v4.client, '--listen', topo.v6.client, '--upstream', topo.v4.upstream]);
+    // The clients are on the veths, not loopback: AllowFrom= must name their networks.
+    const allow = ['--allow-from', '10.53.0.0/24', '--allow-from', 'fd53::/64'];
+    const la = await resolver(['--vrf', topo.devA, '--listen', topo.v4.client, '--listen', topo.v6.client, '--upstream', topo.v4.upstream, ...allow]);
+    const lb = await resolver(['--vrf', topo.devB, '--listen', topo.v4.client, '--listen', topo.v6.client, '--upstream', topo.v4.upstream, ...allow]);
     // A client in A reaches C's address through devA, a client in B through devB.
     expect(answers(await digQuery(topo.a, topo.v4.client, 'www.example.test'))).toEqual(['192.0.2.1']);
     expect(answers(await digQuery(topo.b, topo.v4.client, 'www.example.test'))).toEqual(['192.0.2.2']);
