@@ -118,3 +118,35 @@ function howToStart(instance: string | null, controlPath?: string): string {
   const lead = `Start ${instance === null ? 'one' : 'it'}:`;
   return `${lead} systemctl start vrf-resolver@${unit}${what}\n${'or:'.padStart(lead.length)} vrf-resolver run${vrf} --upstream ADDR${control}`;
 }
+
+/**
+ * Sends one request to every target and shows what came back: an array of reports with --json
+ * when several instances were meant, else one; the human renderer otherwise. A failing instance
+ * is reported and the others are still shown; the first failure's code is the exit code.
+ */
+export async function showEach<T>(
+  p: Parsed,
+  env: CommandEnv,
+  request: ControlRequest,
+  renderHuman: (r: T) => string,
+): Promise<number> {
+  const t = await targetsOf(p, env, 'all');
+  if (!t.ok) return report(env, t);
+  const reports: T[] = [];
+  let code: number = EXIT.OK;
+  for (const target of t.value.targets) {
+    const r = await ask(target, request, env);
+    if (r.ok) reports.push(r.value as T);
+    else {
+      const failed = report(env, r);
+      if (code === EXIT.OK) code = failed;
+    }
+  }
+  if (isSet(p, 'json')) {
+    if (t.value.many) printJson(env, reports);
+    else if (reports[0] !== undefined) printJson(env, reports[0]);
+  } else {
+    env.stdout(reports.map(renderHuman).join('\n'));
+  }
+  return code;
+}

@@ -114,6 +114,32 @@ export function upstreamHandle(
   };
 }
 
+/** A DNS server started by startAnswering(): its process, and a stop that also removes its scratch directory. */
+export interface RunningServer {
+  readonly proc: ManagedProcess;
+  stop(): Promise<ExitInfo>;
+}
+
+/**
+ * Spawns `cmd args` in `ns` and waits until it answers on `listen`#`port`; on failure, or when
+ * stopped, the process ends and `dir` (its configuration and state) is removed.
+ */
+export async function startAnswering(ns: Netns, cmd: string, args: readonly string[], o: { label: string; dir: string; listen: string; port: number }): Promise<RunningServer> {
+  const proc = spawnManaged(ns, cmd, args, { label: o.label });
+  const stop = async (): Promise<ExitInfo> => {
+    const info = await proc.stop();
+    rmSync(o.dir, { recursive: true, force: true });
+    return info;
+  };
+  try {
+    await waitUntilAnswering(ns, proc, [o.listen], o.port);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { proc, stop };
+}
+
 /** Polls every listen address over UDP until the server answers anything (bounded). */
 export async function waitUntilAnswering(ns: Netns, proc: ManagedProcess, listen: string[], port: number): Promise<void> {
   for (const addr of listen) {

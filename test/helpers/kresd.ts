@@ -4,15 +4,11 @@
 // everything else as insecure. Each start gets an empty cache directory, so a restart asks
 // everything again.
 
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Netns } from './netns.js';
-import { spawnManaged, type ExitInfo, type ManagedProcess } from './process.js';
-import { waitUntilAnswering } from './dnsmasq.js';
+import { startAnswering, type RunningServer } from './dnsmasq.js';
 
-export interface Kresd {
-  readonly proc: ManagedProcess;
-  stop(): Promise<ExitInfo>;
-}
+export type Kresd = RunningServer;
 
 export interface KresdOptions {
   listen: string;
@@ -39,17 +35,5 @@ export async function startKresd(ns: Netns, o: KresdOptions): Promise<Kresd> {
   ].join('\n');
   writeFileSync(`${dir}/kresd.conf`, conf);
   // -n: no interactive console on stdin; the last argument is its working and cache directory.
-  const proc = spawnManaged(ns, 'kresd', ['-n', '-c', `${dir}/kresd.conf`, dir], { label: `kresd@${ns.name}` });
-  const stop = async (): Promise<ExitInfo> => {
-    const info = await proc.stop();
-    rmSync(dir, { recursive: true, force: true });
-    return info;
-  };
-  try {
-    await waitUntilAnswering(ns, proc, [o.listen], port);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { proc, stop };
+  return startAnswering(ns, 'kresd', ['-n', '-c', `${dir}/kresd.conf`, dir], { label: `kresd@${ns.name}`, dir, listen: o.listen, port });
 }

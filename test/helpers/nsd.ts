@@ -3,16 +3,12 @@
 // others, and never recurses, so nothing leaves the namespace. Runs in the foreground (-d) as
 // root with no chroot, its state under the namespace's scratch directory.
 
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Netns } from './netns.js';
-import { spawnManaged, type ExitInfo, type ManagedProcess } from './process.js';
-import { waitUntilAnswering } from './dnsmasq.js';
+import { startAnswering, type RunningServer } from './dnsmasq.js';
 import type { SignedZone } from './signed-zones.js';
 
-export interface Nsd {
-  readonly proc: ManagedProcess;
-  stop(): Promise<ExitInfo>;
-}
+export type Nsd = RunningServer;
 
 export async function startNsd(ns: Netns, o: { listen: string; port?: number; zones: readonly SignedZone[] }): Promise<Nsd> {
   const port = o.port ?? 53;
@@ -36,17 +32,5 @@ export async function startNsd(ns: Netns, o: { listen: string; port?: number; zo
     '',
   ].join('\n');
   writeFileSync(`${dir}/nsd.conf`, conf);
-  const proc = spawnManaged(ns, 'nsd', ['-d', '-c', `${dir}/nsd.conf`], { label: `nsd@${ns.name}` });
-  const stop = async (): Promise<ExitInfo> => {
-    const info = await proc.stop();
-    rmSync(dir, { recursive: true, force: true });
-    return info;
-  };
-  try {
-    await waitUntilAnswering(ns, proc, [o.listen], port);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { proc, stop };
+  return startAnswering(ns, 'nsd', ['-d', '-c', `${dir}/nsd.conf`], { label: `nsd@${ns.name}`, dir, listen: o.listen, port });
 }

@@ -2,8 +2,8 @@
 // `resolvectl statistics` and `unbound-control stats` show theirs.
 
 import type { StatisticsReport } from '../../control/types.js';
-import { EXIT, isSet, type CommandSpec } from '../command.js';
-import { CONTROL_FLAG, INSTANCE_OPERAND, JSON_FLAG, ask, oneWayToName, printJson, report, targetsOf } from '../control-target.js';
+import { isSet, type CommandSpec } from '../command.js';
+import { CONTROL_FLAG, INSTANCE_OPERAND, JSON_FLAG, oneWayToName, showEach } from '../control-target.js';
 import { renderStatistics } from '../render/statistics.js';
 
 export const statisticsSpec: CommandSpec = {
@@ -21,26 +21,10 @@ export const statisticsSpec: CommandSpec = {
   operands: [INSTANCE_OPERAND],
   instance: 'operand',
   validate: oneWayToName,
-  async run(p, env) {
+  run(p, env) {
     const reset = isSet(p, 'reset');
-    const t = await targetsOf(p, env, 'all');
-    if (!t.ok) return report(env, t);
-    const reports: StatisticsReport[] = [];
-    let code: number = EXIT.OK;
-    for (const target of t.value.targets) {
-      const r = await ask(target, { command: 'statistics', reset }, env);
-      if (r.ok) reports.push(r.value as StatisticsReport);
-      else {
-        const failed = report(env, r); // the others are still shown
-        if (code === EXIT.OK) code = failed;
-      }
-    }
-    if (isSet(p, 'json')) {
-      if (t.value.many) printJson(env, reports);
-      else if (reports[0] !== undefined) printJson(env, reports[0]);
-      return code;
-    }
-    env.stdout(reports.map((r) => renderStatistics(r) + (reset ? `Statistics of ${r.instance} reset.\n` : '')).join('\n'));
-    return code;
+    // With --reset the instance returns the figures it had, then starts from zero.
+    return showEach<StatisticsReport>(p, env, { command: 'statistics', reset }, (r) =>
+      renderStatistics(r) + (reset ? `Statistics of ${r.instance} reset.\n` : ''));
   },
 };

@@ -2,8 +2,8 @@
 // words: version, uptime, devices, listeners, config files, each upstream's health, the cache.
 
 import type { StatusReport } from '../../control/types.js';
-import { EXIT, isSet, type CommandSpec } from '../command.js';
-import { CONTROL_FLAG, INSTANCE_OPERAND, JSON_FLAG, ask, oneWayToName, printJson, report, targetsOf } from '../control-target.js';
+import type { CommandSpec } from '../command.js';
+import { CONTROL_FLAG, INSTANCE_OPERAND, JSON_FLAG, oneWayToName, showEach } from '../control-target.js';
 import { renderStatus } from '../render/status.js';
 
 export const statusSpec: CommandSpec = {
@@ -21,25 +21,5 @@ export const statusSpec: CommandSpec = {
   operands: [INSTANCE_OPERAND],
   instance: 'operand',
   validate: oneWayToName,
-  async run(p, env) {
-    const t = await targetsOf(p, env, 'all');
-    if (!t.ok) return report(env, t);
-    const reports: StatusReport[] = [];
-    let code: number = EXIT.OK;
-    for (const target of t.value.targets) {
-      const r = await ask(target, { command: 'status' }, env);
-      if (r.ok) reports.push(r.value as StatusReport);
-      else {
-        const failed = report(env, r); // the others are still shown
-        if (code === EXIT.OK) code = failed;
-      }
-    }
-    if (isSet(p, 'json')) {
-      if (t.value.many) printJson(env, reports);
-      else if (reports[0] !== undefined) printJson(env, reports[0]);
-    } else {
-      env.stdout(reports.map(renderStatus).join('\n'));
-    }
-    return code;
-  },
+  run: (p, env) => showEach<StatusReport>(p, env, { command: 'status' }, renderStatus),
 };
