@@ -2,13 +2,12 @@
 // socket comes from a factory bound to the instance's VRF device, as a client in that VRF
 // (`ip vrf exec mgmt dig`) would ask. One attempt, no retry: the command reports what happened.
 
-import type dgram from 'node:dgram';
-import type net from 'node:net';
-import { MAX_TCP_MESSAGE } from '../../dns/constants.js';
-import { replyMatches } from '../../dns/message.js';
 import type { StubQuery } from '../../dns/stub-query.js';
-import { FrameDecoder, frame } from '../../net/framing.js';
 import type { Family, SocketFactory } from '../../net/socket-factory.js';
+import { newStats } from '../../stats.js';
+import { toUpstreamServer } from '../../upstream/server.js';
+import { createTcpExchange } from '../../upstream/tcp.js';
+import { createUdpExchange } from '../../upstream/udp.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -32,58 +31,14 @@ export function parseListener(label: string): Listener | null {
   return { transport: m[1] as Transport, family: v6 !== undefined ? 6 : 4, address, port: Number(m[4]) };
 }
 
-/** The reply to `q` from `to`; rejects with an Error that says what happened. */
-export async function exchange(factory: SocketFactory, to: Listener, q: StubQuery, timeoutMs: number): Promise<Buffer> {
-  return to.transport === 'udp' ? overUdp(await factory.udpClient(to.family), to, q, timeoutMs) : overTcp(factory, to, q, timeoutMs);
-}
-
-function overUdp(sock: dgram.Socket, to: Listener, q: StubQuery, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null, reply?: Buffer): void => {
-      clearTimeout(timer);
-      sock.removeAllListeners('message');
-      sock.on('error', () => {}); // a late ICMP error must not become an unhandled 'error'
-      sock.close();
-      if (err) reject(err);
-      else resolve(reply!);
-    };
-    const timer = setTimeout(() => done(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    sock.on('message', (msg, rinfo) => {
-      // Only the instance's reply to this question counts; anything else is ignored (RFC 5452).
-      if (rinfo.address === to.address && rinfo.port === to.port && replyMatches(msg, q.id, q.question)) done(null, msg);
-    });
-    sock.on('error', (e) => done(e));
-    sock.send(q.msg, to.port, to.address, (e) => {
-      if (e) done(e);
-    });
-  });
-}
-
-async function overTcp(factory: SocketFactory, to: Listener, q: StubQuery, timeoutMs: number): Promise<Buffer> {
-  const started = performance.now();
-  const sock: net.Socket = await factory.tcpConnect(to.family, to.address, to.port, timeoutMs);
-  const left = Math.max(1, timeoutMs - (performance.now() - started));
-  return new Promise((resolve, reject) => {
-    const decoder = new FrameDecoder(MAX_TCP_MESSAGE);
-    const done = (err: Error | null, reply?: Buffer): void => {
-      clearTimeout(timer);
-      sock.removeAllListeners('data');
-      sock.on('error', () => {});
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(reply!);
-    };
-    const timer = setTimeout(() => done(new Error(`no answer within ${timeoutMs} ms`)), left);
-    sock.on('data', (chunk: Buffer) => {
-      decoder.push(chunk);
-      const msg = decoder.next();
-      if (msg === null) return;
-      if (msg === 'too-large') return done(new Error('the TCP reply is larger than a DNS message can be'));
-      if (!replyMatches(msg, q.id, q.question)) return done(new Error('the TCP reply does not answer our query'));
-      done(null, Buffer.from(msg));
-    });
-    sock.on('error', (e) => done(e));
-    sock.on('end', () => done(new Error('the instance closed the TCP connection without an answer')));
-    sock.write(frame(q.msg));
-  });
+/**
+ * The reply to `q` from `to`; rejects with an UpstreamError that says what happened. The same
+ * exchanges the resolver uses upstream (RFC 5452 checks, TCP framing), seen from the other side:
+ * here the instance is the server.
+ */
+export function exchange(factory: SocketFactory, to: Listener, q: StubQuery, timeoutMs: number): Promise<Buffer> {
+  const server = toUpstreamServer({ family: to.family, address: to.address, port: to.port });
+  return to.transport === 'udp'
+    ? createUdpExchange(factory, newStats())(server, q.msg, q.question, timeoutMs)
+    : createTcpExchange(factory)(server, q.msg, q.question, timeoutMs);
 }
