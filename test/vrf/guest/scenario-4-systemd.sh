@@ -264,6 +264,8 @@ check "disable --now the socket, stop the service: nothing listens in mgmt" sock
 printf '[Resolve]\nDNS=%s\n' "$DEF_UP_ADDR" >"$CONF/default.conf"
 chmod 0644 "$CONF/default.conf"
 check "systemctl start $D: active (running)" start_unit "$D"
+# mgmt's metrics listener, inside mgmt only (Metrics=; its socket bound to the VRF).
+printf 'Metrics=127.0.0.1:9153\n' >>"$CONF/mgmt.conf"
 check "systemctl start $U beside it" start_unit "$U"
 check "default VRF, 127.0.0.1: the default instance answers from its upstream" \
   expect_answer default 127.0.0.1 which.lab.test A 10.54.0.54
@@ -326,6 +328,18 @@ query_default() {
   grep -q '10\.54\.0\.54' <<<"$out"
 }
 check "vrf-resolver query default which.lab.test A: the default instance's answer, not mgmt's" query_default
+
+scrape() { # VRF: GET http://127.0.0.1:9153/metrics from inside VRF; prints the head of it
+  in_vrf "$1" timeout 120 python3 -c '
+import urllib.request
+body = urllib.request.urlopen("http://127.0.0.1:9153/metrics", timeout=60).read().decode()
+print(body[:600])
+assert "vrf_resolver_dns_requests_total{" in body and "vrf=\"mgmt\"" in body, "no mgmt series"
+'
+}
+check "Metrics=127.0.0.1:9153: a scraper inside mgmt gets mgmt's Prometheus metrics" scrape mgmt
+no_scrape_default() { ! scrape default; }
+check "the default VRF cannot reach mgmt's metrics listener" no_scrape_default
 
 status_both() {
   local out
