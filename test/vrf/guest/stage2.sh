@@ -12,6 +12,8 @@ set -u
 . /lab-io/config.sh
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM="${TERM:-linux}"
+# shellcheck source=fresh-tmpfs.sh
+. "$VRF_LAB_REPO/test/vrf/guest/fresh-tmpfs.sh"
 GUEST="$VRF_LAB_REPO/test/vrf/guest"
 
 poweroff_now() {
@@ -24,14 +26,14 @@ poweroff_now() {
 
 base_setup() {
   mount -t tmpfs -o mode=0755 tmpfs /run || return 1
-  mount -t tmpfs -o mode=1777 tmpfs /tmp || return 1
+  fresh_tmpfs /tmp || return 1
   mkdir -p /dev/pts /dev/shm /sys/fs/cgroup
   mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts || return 1
   mount -t tmpfs -o mode=1777 tmpfs /dev/shm || return 1
   # `ip vrf exec` attaches a BPF program to a cgroup: it needs cgroup2 here.
   mount -t cgroup2 cgroup2 /sys/fs/cgroup || return 1
   # /var/run and /var/tmp on the host may point at host state: give the guest its own.
-  mount -t tmpfs -o mode=1777 tmpfs /var/tmp || return 1
+  fresh_tmpfs /var/tmp || return 1
 
   # /usr/lib/modules/KVER links to the guest kernel's modules in the lab cache (init.sh).
   for m in vrf veth; do

@@ -22,6 +22,8 @@ set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 GUEST="$VRF_LAB_REPO/test/vrf/guest"
 UNITS=/etc/systemd/system
+# shellcheck source=fresh-tmpfs.sh
+. "$GUEST/fresh-tmpfs.sh"
 
 fatal() {
   echo "vrf-lab: FATAL: $*"
@@ -53,8 +55,8 @@ copy_tree "$VRF_LAB_INSTALL_ROOT" || fatal "copy the installed project into the 
 
 # The guest's own /tmp and /var/tmp (the host's show through the overlay otherwise, and
 # systemd-tmpfiles-setup would spend ~20 s under TCG emptying the host's /tmp in the overlay).
-mount -t tmpfs -o mode=1777 tmpfs /tmp || fatal "mount /tmp"
-mount -t tmpfs -o mode=1777 tmpfs /var/tmp || fatal "mount /var/tmp"
+fresh_tmpfs /tmp || fatal "mount /tmp"
+fresh_tmpfs /var/tmp || fatal "mount /var/tmp"
 
 echo vrf-lab >/etc/hostname
 printf '127.0.0.1\tlocalhost vrf-lab\n::1\tlocalhost ip6-localhost ip6-loopback\n' >/etc/hosts
