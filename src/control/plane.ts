@@ -5,8 +5,8 @@
 
 import type { Logger } from 'pino';
 import type { App } from '../app.js';
-import type { Config, Endpoint } from '../config/types.js';
-import { sameEndpoint } from '../config/endpoint.js';
+import type { Config } from '../config/types.js';
+import { formatEndpoint } from '../config/endpoint.js';
 import type { SocketFactory } from '../net/socket-factory.js';
 import { InstanceControl } from './api.js';
 import { startControlServer, type ControlServer } from './server.js';
@@ -29,6 +29,7 @@ export interface ControlPlaneDeps {
   readonly listenFactory: SocketFactory;
 }
 
+/** What runs, and the settings it was started with (a reload restarts it only when they change). */
 interface Running<T> {
   readonly key: string;
   readonly handle: T;
@@ -62,17 +63,17 @@ export async function startControlPlane(deps: ControlPlaneDeps): Promise<Control
     }
   };
 
-  let metricsAt: Endpoint | null = null;
   const applyMetrics = async (config: Config): Promise<void> => {
     const ep = config.control.metrics;
-    if ((ep === null && metricsAt === null) || (ep !== null && metricsAt !== null && sameEndpoint(ep, metricsAt) && metrics !== null)) return;
+    const key = ep === null ? '' : formatEndpoint(ep);
+    // A listener that failed to open is tried again at each reload.
+    if (key === (metrics?.key ?? '') && (ep === null || metrics !== null)) return;
     await metrics?.handle.close();
     metrics = null;
-    metricsAt = ep;
     if (ep === null) return;
     try {
       const handle = await startMetricsListener({ api, endpoint: ep, factory: deps.listenFactory, log, vrf: config.vrf ?? 'default' });
-      metrics = { key: handle.label, handle };
+      metrics = { key, handle };
       log.info({ metrics: handle.label }, 'metrics listener ready');
     } catch (e) {
       const err = e as Error & { code?: string };

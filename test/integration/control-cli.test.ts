@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answers, digQuery } from '../helpers/dig.js';
 import { startDnsmasq, type UpstreamServer } from '../helpers/dnsmasq.js';
 import { Netns, cleanupStale } from '../helpers/netns.js';
-import { RESOLVER_MAIN, pinoMsg, spawnResolver, type ManagedProcess } from '../helpers/process.js';
+import { RESOLVER_MAIN, pinoMsg, spawnManaged, spawnResolver, type ManagedProcess } from '../helpers/process.js';
 import type { StatisticsReport, StatusReport } from '../../src/control/types.js';
 
 let ns: Netns;
@@ -121,6 +121,26 @@ describe('vrf-resolver status, statistics, flush-caches, log-level, query agains
     const human = await vr('query', '--control', sock('one'), 'nope.example.test');
     expect(human.code).toBe(0);
     expect(human.out).toMatch(/NXDOMAIN/);
+  });
+
+  it('a reload moves the control socket where ControlSocket= now says (the old one goes)', async () => {
+    const { writeFileSync, existsSync } = await import('node:fs');
+    const conf = `${dir}/reload.conf`;
+    writeFileSync(conf, `[Resolve]\nDNS=127.0.0.2\nListen=127.0.0.4\nControlSocket=${sock('before')}\n`);
+    // Not spawnResolver: its --control flag would override the file's ControlSocket=.
+    const p = spawnManaged(ns, RESOLVER_MAIN, ['run', '--config', conf], { label: 'resolver-reload' });
+    try {
+      await p.waitForLog(pinoMsg('control socket ready', { controlSocket: sock('before') }), 15_000);
+      expect((await vr('status', '--control', sock('before'))).code).toBe(0);
+      writeFileSync(conf, `[Resolve]\nDNS=127.0.0.2\nListen=127.0.0.4\nControlSocket=${sock('after')}\n`);
+      p.child.kill('SIGHUP');
+      await p.waitForLog(pinoMsg('control socket ready', { controlSocket: sock('after') }), 15_000);
+      expect((await vr('status', '--control', sock('after'))).code).toBe(0);
+      expect((await vr('status', '--control', sock('before'))).code).toBe(3);
+      expect(existsSync(sock('before'))).toBe(false);
+    } finally {
+      await p.stop();
+    }
   });
 
   it('exit 3 and what to do when no instance runs at the socket; exit 2 on usage', async () => {
