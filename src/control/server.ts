@@ -76,7 +76,9 @@ async function claimPath(path: string): Promise<void> {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   } catch (e) {
-    throw new ControlError('VR_ERR_CONTROL_SOCKET', `cannot create ${dirname(path)}: ${(e as Error).message}`, { cause: e });
+    throw new ControlError('VR_ERR_CONTROL_SOCKET',
+      `cannot create ${dirname(path)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run as root, or give the socket ` +
+      'a path you may write (ControlSocket=, --control PATH; an empty value turns it off)', { cause: e });
   }
   let st;
   try {
