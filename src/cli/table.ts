@@ -5,6 +5,7 @@
 
 import type { CommandSpec } from './command.js';
 import { checkConfigSpec } from './commands/check-config.js';
+import { doctorSpec } from './commands/doctor.js';
 import { ensureLoopbackSpec } from './commands/ensure-loopback.js';
 import { flushCachesSpec } from './commands/flush-caches.js';
 import { helpSpec } from './commands/help.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   flushCachesSpec,
   logLevelSpec,
   querySpec,
+  doctorSpec,
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

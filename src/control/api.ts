@@ -29,10 +29,18 @@ export interface InstanceControlDeps {
 export class InstanceControl implements ControlApi {
   private statsSinceMs: number;
   private readonly wallNow: () => number;
+  /**
+   * The VRF's ifindex when the instance started. A bound socket keeps the ifindex it was bound
+   * to, so a device re-created since (a new ifindex) leaves the instance deaf: status shows the
+   * one the sockets hold, and doctor compares it with the device's current one.
+   */
+  private readonly boundIfindex: number | null;
 
   constructor(private readonly deps: InstanceControlDeps) {
     this.wallNow = deps.wallNow ?? Date.now;
     this.statsSinceMs = deps.startedAtMs;
+    const vrf = deps.app.currentConfig.vrf;
+    this.boundIfindex = vrf === null ? null : ifindexOf(vrf);
   }
 
   status(): StatusReport {
@@ -46,7 +54,7 @@ export class InstanceControl implements ControlApi {
       pid: process.pid,
       startedAt: new Date(startedAtMs).toISOString(),
       uptimeSec: Math.max(0, Math.floor((now - startedAtMs) / 1000)),
-      vrf: { name: config.vrf, ifindex: config.vrf === null ? null : ifindexOf(config.vrf) },
+      vrf: { name: config.vrf, ifindex: this.boundIfindex },
       upstreamDevice: config.upstream.device,
       listeners: app.listenerLabels,
       configFiles: config.configFiles ?? [],

@@ -41,7 +41,7 @@ export interface StatusReport {
   readonly pid: number;
   readonly startedAt: string;
   readonly uptimeSec: number;
-  /** The VRF device; name null (and ifindex null) in the default VRF. */
+  /** The VRF device and the ifindex its sockets are bound to (at start); both null in the default VRF. */
   readonly vrf: { readonly name: string | null; readonly ifindex: number | null };
   readonly upstreamDevice: string | null;
   /** "udp 127.0.0.1:53 on mgmt", ... */

@@ -23,7 +23,7 @@ describe('parse: the command table', () => {
   it('knows every command of the table, each with its own spec', () => {
     const minimal: Record<string, string[]> = {
       run: [], 'check-config': ['x.conf'], 'ensure-loopback': [], status: [], statistics: [],
-      'flush-caches': [], 'log-level': ['debug'], query: ['example.com'],
+      'flush-caches': [], 'log-level': ['debug'], query: ['example.com'], doctor: [],
     };
     for (const spec of COMMANDS) {
       if (spec.name === 'help') continue;
