@@ -34,6 +34,40 @@ check "getent ahosts (libc, resolv.conf 127.0.0.1) inside mgmt" getent_works
 
 check "apt-get update inside mgmt: repo.lab.test resolved by the resolver" apt_update_works mgmt
 
+# ---- vrf-resolver doctor against the real VRF ----
+
+VR=(node "$VRF_LAB_REPO/dist/main.js")
+doctor_clean() {
+  local out rc
+  out=$(timeout 300 "${VR[@]}" doctor mgmt 2>&1)
+  rc=$?
+  echo "$out (exit $rc)"
+  [ $rc -eq 0 ] && grep -q '^PASS \[mgmt\] vrf-device' <<<"$out" && grep -q '^PASS \[mgmt\] rule-order' <<<"$out" &&
+    grep -q '^PASS \[mgmt\] loopback' <<<"$out" && grep -q '^PASS \[mgmt\] query' <<<"$out"
+}
+check "doctor mgmt: no FAIL on the healthy lab (the VRF device, loopbacks, rule order, a query from inside mgmt)" doctor_clean
+
+# doctor_finds FAULT ID: make the fault, see FAIL ID with fix lines, run those fixes, see PASS ID.
+doctor_finds() {
+  local out rc fixes
+  eval "$1"
+  out=$(timeout 300 "${VR[@]}" doctor mgmt 2>&1)
+  rc=$?
+  echo "after the fault: $out (exit $rc)"
+  [ $rc -eq 1 ] && grep -q "^FAIL \[mgmt\] $2:" <<<"$out" || return 1
+  fixes=$(awk -v id="$2:" '/^(PASS|WARN|FAIL) / { on = ($1 == "FAIL" && $3 == id) } on && /^  fix: / { sub(/^  fix: /, ""); print }' <<<"$out")
+  echo "applying the printed fix: $fixes"
+  [ -n "$fixes" ] && eval "$fixes" || return 1
+  out=$(timeout 300 "${VR[@]}" doctor mgmt 2>&1)
+  echo "after the fix: $out"
+  grep -q "^PASS \[mgmt\] $2:" <<<"$out" && ! grep -q "^FAIL \[mgmt\] $2:" <<<"$out"
+}
+check "doctor: 127.0.0.1/8 removed from mgmt is a FAIL, and its printed fix restores it" \
+  doctor_finds "ip addr del 127.0.0.1/8 dev mgmt" loopback
+check "doctor: lookup local before the l3mdev rule (the seed's fault) is a FAIL, and its printed fix restores the order" \
+  doctor_finds "ip -4 rule add pref 0 lookup local && ip -4 rule del pref 32765" rule-order
+check "answers inside mgmt again after the fixes" expect_answer mgmt 127.0.0.1 which.lab.test A 10.53.0.53
+
 check "resolver stops on SIGTERM" stop_resolver mgmt
 
 check "apt-get update inside mgmt fails without a resolver in mgmt" apt_update_fails_to_resolve mgmt
