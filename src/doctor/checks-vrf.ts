@@ -69,10 +69,9 @@ export const loopback: Check = (facts, vrf) => {
   ] as const) {
     if (on.some((a) => a.local === address)) out.push(pass(id, vrf, `${address} is on ${vrf}`));
     else {
-      out.push(fail(id, vrf, `${cidr} is not on ${vrf}: a listener on ${address} in ${vrf} cannot bind (EADDRNOTAVAIL)`, [
-        add,
-        `vrf-resolver ensure-loopback --vrf ${vrf}   # or this, which adds both; the unit runs it before every start`,
-      ]));
+      // Fix lines are steps to run in order, never alternatives: ensure-loopback is named in the message.
+      out.push(fail(id, vrf, `${cidr} is not on ${vrf}: a listener on ${address} in ${vrf} cannot bind (EADDRNOTAVAIL); ` +
+        `vrf-resolver ensure-loopback --vrf ${vrf} adds both, and the unit runs it before every start`, [add]));
     }
   }
   return out;

@@ -36,7 +36,10 @@ base_setup() {
   fresh_tmpfs /var/tmp || return 1
 
   # /usr/lib/modules/KVER links to the guest kernel's modules in the lab cache (init.sh).
-  for m in vrf veth; do
+  # *_diag: ss asks the kernel (sock_diag) for each socket's bound device, and doctor reads it
+  # from ss; without them ss falls back to /proc/net, which has none. The kernel's autoload
+  # cannot load them here (its modprobe cannot read busybox's modules.dep); on a host it does.
+  for m in vrf veth inet_diag tcp_diag udp_diag; do
     busybox modprobe "$m" || { echo "vrf-lab: modprobe $m failed"; return 1; }
   done
 
