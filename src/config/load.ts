@@ -215,6 +215,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     else if (p.value !== 'auto') logFormat = p.value;
   }
   const addLoopback = given('AddLoopbackAddresses') === undefined ? undefined : bool('AddLoopbackAddresses');
+  const fixRuleOrder = given('FixRuleOrder') === undefined ? undefined : bool('FixRuleOrder');
 
   const access = resolveAccess(layered, given, report);
   const instance = opts.instance !== undefined && opts.instance !== '' ? opts.instance : vrf ?? 'default';
@@ -246,6 +247,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     // Only when set, so a Config literal without them (tests) means the defaults.
     ...(logFormat !== undefined && { logFormat }),
     ...(addLoopback !== undefined && { addLoopbackAddresses: addLoopback }),
+    ...(fixRuleOrder !== undefined && { fixRuleOrder }),
     sources: [...new Set(unique.map((s) => s.origin))],
   };
 }

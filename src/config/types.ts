@@ -106,6 +106,11 @@ export interface Config {
    * the VRF device when a listener needs them (systemd/loopback.ts).
    */
   readonly addLoopbackAddresses?: boolean;
+  /**
+   * FixRuleOrder=; absent means yes (the default): the privileged start step puts the l3mdev rule
+   * before `lookup local` (systemd/rule-order.ts).
+   */
+  readonly fixRuleOrder?: boolean;
   /** Where the upstream list came from, for logs and `check-config` ("DNS=", a resolv.conf path...). */
   readonly sources: readonly string[];
   /** The config file and drop-ins that were read, in order (for `vrf-resolver status`); absent: none. */

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import type { HostFacts, LinkFact, RuleFact } from '../host/facts.js';
 import { DROP_IN_DIR } from '../host/read.js';
+import { planRuleOrder, ruleOrderCommands } from '../host/rule-order.js';
 import { cannotCheck, fail, pass, unitOf, type Check, type Finding } from './finding.js';
 
 /** The drop-in this package ships for kernels before 5.7, where this doctor was run from. */
@@ -101,27 +102,19 @@ export const ruleOrder: Check = (facts, vrf) => {
 
 function judgeRules(rules: readonly RuleFact[], vrf: string | null, ip: string, label: string, vrfsExist: boolean): Finding | null {
   const id = 'rule-order';
-  const l3mdev = rules.find((r) => r.l3mdev && r.matchesAll);
-  const locals = rules.filter((r) => r.table === 'local' && r.matchesAll && !r.l3mdev);
-  if (l3mdev === undefined) {
+  const plan = planRuleOrder(rules);
+  if (plan.kind === 'no-l3mdev') {
     // No VRF routing here: nothing for the default VRF to be in the way of. Without any VRF
     // device, vrf-device says so; the kernel adds this rule with the first VRF it creates.
     if (vrf === null || !vrfsExist) return null;
     return fail(id, vrf, `${label}: no l3mdev rule, so no lookup from ${vrf} reaches its table`, [`${ip} rule add pref 1000 l3mdev protocol kernel`]);
   }
-  const before = locals.filter((r) => r.priority < l3mdev.priority);
-  const after = locals.filter((r) => r.priority > l3mdev.priority);
-  if (before.length === 0 && after.length > 0) {
-    return pass(id, vrf, `${label}: l3mdev (pref ${l3mdev.priority}) before local (pref ${after[0]!.priority})`);
-  }
-  const target = Math.max(32765, l3mdev.priority + 1);
-  const add = after.length > 0 ? [] : [`${ip} rule add pref ${target} table local`];
-  const del = before.map((r) => `${ip} rule del pref ${r.priority}`);
-  const fix = [[...add, ...del].join(' && ')];
-  if (before.length === 0) return fail(id, vrf, `${label}: no "lookup local" rule: no local address (127.0.0.1 either) can be reached`, fix);
+  if (plan.kind === 'ok') return pass(id, vrf, `${label}: l3mdev (pref ${plan.l3mdevPref}) before local (pref ${plan.localPref})`);
+  const fix = [ruleOrderCommands(plan, ip === 'ip -6' ? 6 : 4).map((args) => `${ip} ${args.slice(1).join(' ')}`).join(' && ')];
+  if (plan.del.length === 0) return fail(id, vrf, `${label}: no "lookup local" rule: no local address (127.0.0.1 either) can be reached`, fix);
   const who = vrf === null ? 'every VRF' : vrf;
   return fail(id, vrf,
-    `${label}: "lookup local" (pref ${before[0]!.priority}) comes before l3mdev (pref ${l3mdev.priority}): 127.0.0.1 asked from ${who} goes to lo in the default VRF, not to ${vrf === null ? 'the VRF\'s instance' : unitOf(vrf)}`,
+    `${label}: "lookup local" (pref ${plan.del[0]!}) comes before l3mdev (pref ${plan.l3mdevPref}): 127.0.0.1 asked from ${who} goes to lo in the default VRF, not to ${vrf === null ? 'the VRF\'s instance' : unitOf(vrf)}`,
     fix);
 }
 

@@ -7,6 +7,7 @@ import type { LoadOptions } from '../../config/load.js';
 import { createLogger, detectLogFormat } from '../../log.js';
 import { loadOptionsFor } from '../../systemd/instance.js';
 import { ensureLoopback, neededLoopback } from '../../systemd/loopback.js';
+import { ensureRuleOrder } from '../../systemd/rule-order.js';
 import { EXIT, type CommandSpec } from '../command.js';
 import { RUN_FLAGS, cliFlags, configFile } from '../run-flags.js';
 import { finishLog, loadOrReport } from '../startup.js';
@@ -15,15 +16,17 @@ const EX_CONFIG = EXIT.CONFIG;
 
 export const ensureLoopbackSpec: CommandSpec = {
   name: 'ensure-loopback',
-  summary: 'add 127.0.0.1/8 and ::1/128 to the VRF device when missing (needs CAP_NET_ADMIN; the unit runs it first)',
+  summary: 'add 127.0.0.1/8 and ::1/128 to the VRF device when missing, and fix the rule order (needs CAP_NET_ADMIN; the unit runs it first)',
   usage: ['vrf-resolver ensure-loopback --instance NAME [FLAGS]', 'vrf-resolver ensure-loopback [--config FILE] [FLAGS]'],
   description: [
     'Adds the loopback addresses the listeners need (127.0.0.1/8 and ::1/128) to the VRF device when they are ' +
       'missing, and logs what it added; with AddLoopbackAddresses=no, in the default VRF, or without a loopback ' +
-      'listener there is nothing to do. It reads the same configuration and flags as "run". ' +
+      'listener there is nothing to do. Then, for a VRF and unless FixRuleOrder=no, it puts the l3mdev policy rule ' +
+      'before "lookup local" (IPv4 and IPv6) when the kernel\'s default order is in the way, and logs the ip commands it ran. ' +
+      'It reads the same configuration and flags as "run". ' +
       'The systemd unit runs it as a privileged step before the resolver, which never changes the network itself:',
     '  vrf-resolver ensure-loopback --instance %i',
-    'Exits 0 when the addresses are there, 1 when they could not be added, 78 on an invalid configuration.',
+    'Exits 0 when the addresses and the rule order are right, 1 when they could not be made so, 78 on an invalid configuration.',
   ],
   flags: RUN_FLAGS,
   operands: [],
@@ -50,6 +53,18 @@ async function ensureLoopbackCommand(load: LoadOptions): Promise<number> {
     log.fatal({ err: (e as Error).message, device: need?.device }, 'cannot add the loopback addresses');
     await finishLog(log);
     return 1;
+  }
+  // FixRuleOrder=: only for a VRF (the default VRF's lookups never pass the l3mdev rule).
+  if (config.vrf !== null && config.fixRuleOrder !== false) {
+    try {
+      const r = await ensureRuleOrder();
+      log.info({ ran: r.ran, ipv4: r.state.v4, ipv6: r.state.v6 },
+        r.ran.length > 0 ? 'rule order fixed: l3mdev before lookup local' : 'rule order already right');
+    } catch (e) {
+      log.fatal({ err: (e as Error).message }, 'cannot fix the rule order (FixRuleOrder=)');
+      await finishLog(log);
+      return 1;
+    }
   }
   await finishLog(log);
   return 0;

@@ -51,6 +51,15 @@ no_loopback() {
 }
 check "mgmt starts without its loopback addresses (removed)" no_loopback
 
+# The kernel's default rule order (the seed's host): lookup local at pref 0, before l3mdev.
+local_first() {
+  ip -4 rule add pref 0 lookup local && ip -4 rule del pref 32765 &&
+    ip -6 rule add pref 0 lookup local && ip -6 rule del pref 32765 || return 1
+  ip -4 rule; ip -6 rule
+  ip -4 rule | grep -q '^0:.*lookup local'
+}
+check "the rule order as the kernel makes it: lookup local (pref 0) before l3mdev (pref 1000)" local_first
+
 mkdir -p "$CONF"
 printf '[Resolve]\nDNS=%s\n' "$MGMT_UP_ADDR" >"$CONF/mgmt.conf"
 chmod 0644 "$CONF/mgmt.conf"
@@ -82,6 +91,14 @@ loopback_added() {
     journal_has "$U" '^loopback addresses added'
 }
 check "ensure-loopback (ExecStartPre=+) added 127.0.0.1/8 and ::1/128 to mgmt, and logged it" loopback_added
+
+rule_order_fixed() {
+  ip -4 rule; ip -6 rule
+  ! ip -4 rule | grep -q '^0:.*lookup local' && ip -4 rule | grep -q '^32765:.*lookup local' &&
+    ! ip -6 rule | grep -q '^0:.*lookup local' && ip -6 rule | grep -q '^32765:.*lookup local' &&
+    journal_has "$U" '^rule order fixed'
+}
+check "FixRuleOrder= (the same step) put lookup local after l3mdev, IPv4 and IPv6, and logged it" rule_order_fixed
 
 check "dig @127.0.0.1 (UDP) inside mgmt" expect_answer mgmt 127.0.0.1 which.lab.test A 10.53.0.53
 check "dig @::1 +tcp inside mgmt" expect_answer mgmt ::1 which.lab.test TXT '"upstream=mgmt"' +tcp
