@@ -7,7 +7,7 @@
 // change only where Listen= changed (app/reload-plan.ts has the rules).
 
 import type { Logger } from 'pino';
-import type { Config } from './config/types.js';
+import type { Config, Endpoint } from './config/types.js';
 import type { SocketFactory } from './net/socket-factory.js';
 import { systemClock, type Clock } from './clock.js';
 import type { DnsCache } from './cache/cache.js';
@@ -20,7 +20,6 @@ import { buildPipeline, type Pipeline, type PipelineDeps } from './app/pipeline.
 import { ListenerSet } from './app/listeners.js';
 import { endpointLabels, planReload, type ReloadPlan } from './app/reload-plan.js';
 import type { ActivatedSocket } from './systemd/listen-fds.js';
-import type { Endpoint } from './config/types.js';
 import { isLoopback } from './config/endpoint.js';
 import { AddressMatcher } from './config/cidr.js';
 

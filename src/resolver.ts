@@ -70,9 +70,7 @@ export class Resolver {
 
   handle(msg: Buffer, ctx: QueryContext): HandleResult {
     const { stats, cache } = this.deps;
-    stats.queries++;
-    if (ctx.transport === 'udp') stats.udpQueries++;
-    else stats.tcpQueries++;
+    this.arrived(ctx);
     const verdict = parseQuery(msg);
     if (verdict.kind === 'drop') {
       stats.dropped++;
@@ -202,10 +200,8 @@ export class Resolver {
    */
   deny(msg: Buffer, ctx: QueryContext, action: 'refuse' | 'drop'): Buffer | null {
     const stats = this.deps.stats;
-    stats.queries++;
+    this.arrived(ctx);
     stats.denied++;
-    if (ctx.transport === 'udp') stats.udpQueries++;
-    else stats.tcpQueries++;
     if (action === 'drop') return null;
     const verdict = parseQuery(msg);
     if (verdict.kind === 'drop') return null;
@@ -213,6 +209,14 @@ export class Resolver {
     countRcode(stats, RCODE.REFUSED);
     if (verdict.kind === 'error') return errorReply(msg, RCODE.REFUSED, verdict.questionEnd, verdict.edns, this.opts.maxUdpSize);
     return errorForQuery(verdict.query, RCODE.REFUSED, this.opts.maxUdpSize);
+  }
+
+  /** Every query that reaches us, denied ones included, by transport. */
+  private arrived(ctx: QueryContext): void {
+    const stats = this.deps.stats;
+    stats.queries++;
+    if (ctx.transport === 'udp') stats.udpQueries++;
+    else stats.tcpQueries++;
   }
 
   private countError(rcode: number): void {

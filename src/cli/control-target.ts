@@ -150,3 +150,20 @@ export async function showEach<T>(
   }
   return code;
 }
+
+/** One request to the one instance meant, its result printed as JSON (--json) or by `renderHuman`. */
+export async function showOne<T>(
+  p: Parsed,
+  env: CommandEnv,
+  request: ControlRequest,
+  renderHuman: (result: T, target: Target) => string,
+): Promise<number> {
+  const t = await targetsOf(p, env, 'one');
+  if (!t.ok) return report(env, t);
+  const target = t.value.targets[0]!;
+  const r = await ask(target, request, env);
+  if (!r.ok) return report(env, r);
+  if (isSet(p, 'json')) printJson(env, r.value);
+  else env.stdout(renderHuman(r.value as T, target));
+  return EXIT.OK;
+}

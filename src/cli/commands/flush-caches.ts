@@ -1,8 +1,8 @@
 // `vrf-resolver flush-caches [INSTANCE] [NAME]`: drop the whole cache, or every entry of one
 // name (every type, DO and CD variant), as `resolvectl flush-caches` and `unbound-control flush`.
 
-import { EXIT, isSet, type CommandSpec } from '../command.js';
-import { CONTROL_FLAG, INSTANCE_OPERAND, JSON_FLAG, ask, oneWayToName, printJson, report, targetsOf } from '../control-target.js';
+import type { CommandSpec } from '../command.js';
+import { CONTROL_FLAG, INSTANCE_OPERAND, JSON_FLAG, oneWayToName, showOne } from '../control-target.js';
 import { domainNameProblem } from '../names.js';
 import { plural } from '../text.js';
 
@@ -24,16 +24,9 @@ export const flushCachesSpec: CommandSpec = {
   ],
   instance: 'operand',
   validate: oneWayToName,
-  async run(p, env) {
-    const t = await targetsOf(p, env, 'one');
-    if (!t.ok) return report(env, t);
-    const target = t.value.targets[0]!;
+  run(p, env) {
     const name = p.operands['NAME'];
-    const r = await ask(target, name === undefined ? { command: 'flush-caches' } : { command: 'flush-caches', name }, env);
-    if (!r.ok) return report(env, r);
-    const { flushed } = r.value as { flushed: number };
-    if (isSet(p, 'json')) printJson(env, r.value);
-    else env.stdout(`Flushed ${plural(flushed, 'entry', 'entries')}${name === undefined ? '' : ` for ${name}`}.\n`);
-    return EXIT.OK;
+    return showOne<{ flushed: number }>(p, env, name === undefined ? { command: 'flush-caches' } : { command: 'flush-caches', name },
+      ({ flushed }) => `Flushed ${plural(flushed, 'entry', 'entries')}${name === undefined ? '' : ` for ${name}`}.\n`);
   },
 };

@@ -3,8 +3,8 @@
 
 import { LOG_LEVELS } from '../../config/schema.js';
 import type { LogLevel } from '../../config/types.js';
-import { EXIT, isSet, type CommandSpec } from '../command.js';
-import { CONTROL_FLAG, INSTANCE_OPERAND, JSON_FLAG, ask, oneWayToName, printJson, report, targetsOf } from '../control-target.js';
+import type { CommandSpec } from '../command.js';
+import { CONTROL_FLAG, INSTANCE_OPERAND, JSON_FLAG, oneWayToName, showOne } from '../control-target.js';
 
 const isLevel = (word: string): boolean => (LOG_LEVELS as readonly string[]).includes(word.toLowerCase());
 
@@ -26,20 +26,9 @@ export const logLevelSpec: CommandSpec = {
   ],
   instance: 'operand',
   validate: oneWayToName,
-  async run(p, env) {
-    const t = await targetsOf(p, env, 'one');
-    if (!t.ok) return report(env, t);
-    const target = t.value.targets[0]!;
+  run(p, env) {
     const level = (p.operands['LEVEL'] ?? '').toLowerCase() as LogLevel;
-    const r = await ask(target, { command: 'log-level', level }, env);
-    if (!r.ok) return report(env, r);
-    const v = r.value as { previous: LogLevel; level: LogLevel };
-    if (isSet(p, 'json')) {
-      printJson(env, v);
-    } else {
-      env.stdout(`Log level of ${target.instance}: ${v.previous} → ${v.level}.\n` +
-        `A reload or restart restores the configured level (LogLevel=).\n`);
-    }
-    return EXIT.OK;
+    return showOne<{ previous: LogLevel; level: LogLevel }>(p, env, { command: 'log-level', level }, (v, target) =>
+      `Log level of ${target.instance}: ${v.previous} → ${v.level}.\n` + 'A reload or restart restores the configured level (LogLevel=).\n');
   },
 };
