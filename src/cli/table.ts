@@ -12,6 +12,7 @@ import { helpSpec } from './commands/help.js';
 import { logLevelSpec } from './commands/log-level.js';
 import { querySpec } from './commands/query.js';
 import { runSpec } from './commands/run.js';
+import { setupSpec } from './commands/setup.js';
 import { statisticsSpec } from './commands/statistics.js';
 import { statusSpec } from './commands/status.js';
 
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   logLevelSpec,
   querySpec,
   doctorSpec,
+  setupSpec,
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

@@ -4,14 +4,8 @@
 
 import type { HostFacts, ResolvConfFacts } from '../host/facts.js';
 import { NSSWITCH_CONF, RESOLV_CONF } from '../host/read.js';
+import { RESOLVED_STUBS as STUBS, hostsWithoutResolve, isLocalResolver as isLoopback } from '../setup/files.js';
 import { cannotCheck, fail, pass, unitOf, vrfName, warn, type Check, type Finding } from './finding.js';
-
-/** systemd-resolved's stub listeners (127.0.0.53, and 127.0.0.54 for its proxy mode): on lo, in the default VRF only. */
-const STUBS = new Set(['127.0.0.53', '127.0.0.54']);
-
-function isLoopback(a: string): boolean {
-  return a === '::1' || (a.startsWith('127.') && !STUBS.has(a));
-}
 
 /** The commands that point resolv.conf at the instances, keeping its search domains. */
 export function rewriteResolvConf(r: ResolvConfFacts): string[] {
@@ -97,11 +91,9 @@ export const nsswitch: Check = (facts, vrf) => {
   const h = facts.nsswitchHosts;
   if (!h.ok) return [cannotCheck(id, vrf, NSSWITCH_CONF, h.why)];
   if (h.value === null) return [pass(id, vrf, `${NSSWITCH_CONF} has no hosts line: glibc uses dns and files`)];
-  const i = h.value.indexOf('resolve');
-  if (i < 0) return [pass(id, vrf, `hosts: ${h.value.join(' ')}: no nss-resolve, so glibc reads ${RESOLV_CONF}`)];
-  // Drop `resolve` and its [ACTION] words; keep dns, where nss-resolve stood when it was missing.
-  const rest = [...h.value.slice(0, i), ...h.value.slice(i + 1).filter((w, k, a) => !(w.startsWith('[') && a.slice(0, k).every((x) => x.startsWith('['))))];
-  const line = `hosts: ${(rest.includes('dns') ? rest : [...rest.slice(0, i), 'dns', ...rest.slice(i)]).join(' ')}`;
+  const kept = hostsWithoutResolve(h.value);
+  if (kept === null) return [pass(id, vrf, `hosts: ${h.value.join(' ')}: no nss-resolve, so glibc reads ${RESOLV_CONF}`)];
+  const line = `hosts: ${kept.join(' ')}`;
   const fix = [`cp ${NSSWITCH_CONF} ${NSSWITCH_CONF}.before-vrf-resolver && sed -i 's/^hosts:.*/${line}/' ${NSSWITCH_CONF}`];
   const what = `hosts: ${h.value.join(' ')}: glibc asks systemd-resolved (nss-resolve) first, which asks its servers through the default VRF, not ${vrf}`;
   if (resolvedActive(facts) === false) return [warn(id, vrf, `${what}; resolved is not running now, so lookups fall through to dns until it starts`, fix)];

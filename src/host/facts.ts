@@ -82,6 +82,8 @@ export interface UnitFact {
   readonly activeState: string;
   /** UnitFileState=: enabled, disabled, static, masked...; "" for a unit with no unit file. */
   readonly unitFileState: string;
+  /** LoadState=: loaded, not-found (not installed), masked...; absent where it was not asked. */
+  readonly loadState?: string;
 }
 
 export interface SystemdFacts {

@@ -16,7 +16,8 @@ export interface RunResult {
 }
 
 export interface HostIo {
-  run(cmd: string, args: readonly string[]): Promise<RunResult>;
+  /** timeoutMs: longer than the default for a command that starts services (setup). */
+  run(cmd: string, args: readonly string[], timeoutMs?: number): Promise<RunResult>;
   /** The file's text; rejects with the errno error (ENOENT, EACCES). */
   readFile(path: string): Promise<string>;
   /** The symlink's target as written, null for a file that is not a symlink; rejects on ENOENT. */
@@ -30,15 +31,15 @@ export interface HostIo {
 const RUN_TIMEOUT_MS = 10_000;
 
 export const realHostIo: HostIo = {
-  run(cmd, args) {
+  run(cmd, args, timeoutMs = RUN_TIMEOUT_MS) {
     return new Promise((resolve) => {
-      const child = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+      const child = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.on('error', (e: NodeJS.ErrnoException) => resolve({ code: null, stdout, stderr, error: e.code ?? e.message }));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.on('close', (code, signal) => resolve({ code, stdout, stderr, ...(signal !== null && { error: `killed by ${signal} (timed out after ${timeoutMs} ms?)` }) }));
     });
   },
   readFile: (path) => readFile(path, 'utf8'),

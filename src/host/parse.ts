@@ -102,7 +102,8 @@ export function parseSystemctlShow(text: string): Record<string, UnitFact> {
     }
     const id = kv.get('Id');
     if (id === undefined || id === '') continue;
-    units[id] = { activeState: kv.get('ActiveState') ?? '', unitFileState: kv.get('UnitFileState') ?? '' };
+    const load = kv.get('LoadState');
+    units[id] = { activeState: kv.get('ActiveState') ?? '', unitFileState: kv.get('UnitFileState') ?? '', ...(load !== undefined && { loadState: load }) };
   }
   return units;
 }

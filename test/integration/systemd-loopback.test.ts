@@ -41,6 +41,8 @@ describe('ensure-loopback', () => {
     const first = await ensure(...v4);
     expect(first.code, first.text).toBe(0);
     expect(first.logs).toContainEqual(expect.objectContaining({ msg: 'loopback addresses added', device: 'vlb0', added: ['127.0.0.1/8'], vrf: 'vlb0' }));
+    // The unit's privileged step says it too, where the sandboxed resolver cannot ask netlink.
+    expect(first.logs).toContainEqual(expect.objectContaining({ level: 'warn', device: 'vlb0', msg: expect.stringMatching(/^vlb0 is a veth device, not a VRF/) }));
     expect(await addressesOn('vlb0')).toEqual(['127.0.0.1/8']);
 
     const again = await ensure(...v4);
@@ -80,6 +82,9 @@ describe('ensure-loopback', () => {
       const ready: LogLine = await proc.waitForLog(pinoMsg('ready'), 10_000);
       expect(ready.json!['listeners']).toEqual(['udp 127.0.0.1:5353 on vlb1', 'tcp 127.0.0.1:5353 on vlb1']);
       expect(await addressesOn('vlb1')).toEqual([]);
+      // --vrf names a veth, not a VRF: it runs (that binding works), and says what it means.
+      const w = await proc.waitForLog(pinoMsg('is a veth device, not a VRF'), 10_000);
+      expect(w.json).toMatchObject({ level: 'warn', device: 'vlb1' });
     } finally {
       await proc.stop();
     }

@@ -24,6 +24,7 @@ describe('parse: the command table', () => {
     const minimal: Record<string, string[]> = {
       run: [], 'check-config': ['x.conf'], 'ensure-loopback': [], status: [], statistics: [],
       'flush-caches': [], 'log-level': ['debug'], query: ['example.com'], doctor: [],
+      setup: ['mgmt'],
     };
     for (const spec of COMMANDS) {
       if (spec.name === 'help') continue;

@@ -8,6 +8,7 @@ import { createLogger, detectLogFormat } from '../../log.js';
 import { loadOptionsFor } from '../../systemd/instance.js';
 import { ensureLoopback, neededLoopback } from '../../systemd/loopback.js';
 import { ensureRuleOrder } from '../../systemd/rule-order.js';
+import { notAVrfWarning } from '../../systemd/device-kind.js';
 import { EXIT, type CommandSpec } from '../command.js';
 import { RUN_FLAGS, cliFlags, configFile } from '../run-flags.js';
 import { finishLog, loadOrReport } from '../startup.js';
@@ -40,6 +41,8 @@ async function ensureLoopbackCommand(load: LoadOptions): Promise<number> {
   if (config === null) return EX_CONFIG;
   const log = createLogger(config.logLevel, config.vrf, undefined, config.logFormat ?? detectLogFormat());
   const need = neededLoopback(config);
+  const notVrf = config.vrf === null ? null : await notAVrfWarning(config.vrf);
+  if (notVrf !== null) log.warn({ device: config.vrf }, notVrf);
   try {
     if (need === null) {
       const why = config.vrf === null ? 'the default VRF uses lo' : config.addLoopbackAddresses === false ? 'AddLoopbackAddresses=no' : 'no loopback listener';

@@ -21,6 +21,7 @@ import { loadOptionsFor } from '../../systemd/instance.js';
 import { Notifier } from '../../systemd/notify.js';
 import { adoptListenFds, takeListenFds, type ActivatedSocket } from '../../systemd/listen-fds.js';
 import { statusLine } from '../../systemd/status.js';
+import { notAVrfWarning } from '../../systemd/device-kind.js';
 import { counters } from '../../stats.js';
 import { startControlPlane, type ControlPlane } from '../../control/plane.js';
 import { packageVersion } from '../../version.js';
@@ -100,6 +101,7 @@ async function run(load: LoadOptions): Promise<number> {
     'ready',
   );
   notifier.ready(statusLine(app));
+  if (config.vrf !== null) void notAVrfWarning(config.vrf).then((w) => w !== null && log.warn({ device: config.vrf }, w));
   const stopWatchdog = notifier.startWatchdog();
   const statusTimer = notifier.enabled ? setInterval(() => notifier.status(statusLine(app)), STATUS_INTERVAL_MS).unref() : undefined;
   // The control socket and the metrics listener: after `ready` (DNS never waits for them, and
