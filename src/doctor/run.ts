@@ -68,8 +68,22 @@ export function renderFindings(r: DoctorReport): string {
     `${f.level} [${f.vrf ?? 'default'}] ${f.check}: ${f.message}`,
     ...(f.level === 'PASS' ? [] : (f.fix ?? []).map((c) => `  fix: ${c}`)),
   ]);
+  lines.push(...setupHints(r.findings));
   const s = r.summary;
   const vrfs = s.vrfs.map((v) => v ?? 'default').join(', ');
   lines.push(`${s.pass} PASS, ${s.warn} WARN, ${s.fail} FAIL (${vrfs})`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What `vrf-resolver setup VRF` makes hold (its steps, and the unit's start step). */
+const SETUP_FIXES: ReadonlySet<string> = new Set(['loopback', 'rule-order', 'resolv-conf', 'nsswitch', 'systemd-resolved', 'instance-unit', 'instance']);
+
+/** For each VRF with a FAIL that setup fixes: one line naming it, so the fix lines are not the only way. */
+function setupHints(findings: readonly Finding[]): string[] {
+  const byVrf = new Map<string, string[]>();
+  for (const f of findings) {
+    if (f.level !== 'FAIL' || f.vrf === null || !SETUP_FIXES.has(f.check)) continue;
+    byVrf.set(f.vrf, [...new Set([...(byVrf.get(f.vrf) ?? []), f.check])]);
+  }
+  return [...byVrf].map(([vrf, ids]) => `hint: vrf-resolver setup ${vrf} makes ${ids.join(', ')} hold in one step, after reboots too (--dry-run shows how)`);
 }

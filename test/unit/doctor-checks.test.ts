@@ -276,4 +276,15 @@ describe('output', () => {
     expect(renderFindings({ findings, summary: summarize(findings, [null, 'mgmt']) })).toBe(
       'PASS [mgmt] vrf-device: ok\nFAIL [default] rule-order: bad\n  fix: a\n  fix: b\n1 PASS, 0 WARN, 1 FAIL (default, mgmt)\n');
   });
+
+  it('names vrf-resolver setup once per VRF whose FAILs it fixes', () => {
+    const findings: Finding[] = [
+      { level: 'FAIL', check: 'resolv-conf', vrf: 'mgmt', message: 'stub', fix: ['x'] },
+      { level: 'FAIL', check: 'nsswitch', vrf: 'mgmt', message: 'resolve', fix: ['y'] },
+      { level: 'FAIL', check: 'upstream-route', vrf: 'mgmt', message: 'no route', fix: ['z'] },
+      { level: 'WARN', check: 'resolv-conf', vrf: 'blue', message: 'direct', fix: ['w'] },
+    ];
+    const hints = renderFindings({ findings, summary: summarize(findings, ['mgmt', 'blue']) }).split('\n').filter((l) => l.startsWith('hint:'));
+    expect(hints).toEqual(['hint: vrf-resolver setup mgmt makes resolv-conf, nsswitch hold in one step, after reboots too (--dry-run shows how)']);
+  });
 });
