@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vrf::InitSocket(env, exports);
   vrf::InitNotify(env, exports);
   vrf::InitListenFd(env, exports);
+  vrf::InitNetlink(env, exports);
   return exports;
 }
 

@@ -21,6 +21,10 @@ void InitNotify(Napi::Env env, Napi::Object exports);
 // socket passed by the service manager (LISTEN_FDS); sets FD_CLOEXEC on it.
 void InitListenFd(Napi::Env env, Napi::Object exports);
 
+// netlink.cc: netlinkOpen(onData) -> { dump(what), close() }, a NETLINK_ROUTE socket for link
+// and address events, read on Node's event loop (parsing is src/net/netlink.ts).
+void InitNetlink(Napi::Env env, Napi::Object exports);
+
 // info[0] as a file descriptor: a non-negative integer that fits an int, else a TypeError
 // "<fn>: fd must be a non-negative integer".
 inline int FdArg(Napi::Env env, const Napi::Value& v, const char* fn) {

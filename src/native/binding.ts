@@ -28,7 +28,10 @@ export interface CreateSocketOptions {
   readonly backlog?: number;
 }
 
-export type NativeSyscall = 'socket' | 'setsockopt' | 'bind' | 'listen' | 'close' | 'sendto' | 'getsockopt' | 'getsockname' | 'fcntl';
+export type NativeSyscall =
+  | 'socket' | 'setsockopt' | 'bind' | 'listen' | 'close' | 'sendto' | 'getsockopt' | 'getsockname' | 'fcntl'
+  // netlinkOpen: reading the socket, and libuv's poll handle on it
+  | 'recv' | 'uv_poll_init' | 'uv_poll_start';
 
 /** What the helper throws when a system call fails: Node's SystemError shape plus a hint. */
 export interface NativeSocketError extends Error {
@@ -58,12 +61,35 @@ export interface ListenFdInfo {
   readonly port: number | null;
 }
 
+/** An open NETLINK_ROUTE socket (netlinkOpen). */
+export interface NetlinkHandle {
+  /**
+   * Asks the kernel for every link ('link', RTM_GETLINK) or every IPv4 and IPv6 address
+   * ('addr', RTM_GETADDR). The replies arrive through onData and end with NLMSG_DONE. One dump
+   * at a time: the kernel answers a second request with EBUSY (an NLMSG_ERROR reply) while one
+   * runs, so wait for NLMSG_DONE before the next. Throws NativeSocketError (syscall 'sendto';
+   * EBADF once closed).
+   */
+  dump(what: 'link' | 'addr'): void;
+  /** Stops reading and closes the socket; onData is not called again. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Raw datagrams of the socket, in kernel order, once per wakeup of the event loop; parse them
+ * with parseNetlink (net/netlink.ts). err is set (datagrams empty) when events were lost:
+ * 'ENOBUFS' (the receive queue overflowed) or 'EMSGSIZE' (a datagram did not fit), both with
+ * syscall 'recv'. Reading goes on after an error; the state must be dumped again.
+ */
+export type NetlinkOnData = (err: NativeSocketError | null, datagrams: Buffer[]) => void;
+
 interface NativeAddon {
   createSocket(opts: CreateSocketOptions): number;
   closeFd(fd: number): void;
   clearReuseAddr(fd: number): void;
   sdNotify(path: string, message: string): void;
   listenFdInfo(fd: number): ListenFdInfo;
+  netlinkOpen(onData: NetlinkOnData): NetlinkHandle;
 }
 
 /** The directory holding vrf-resolver's package.json, from src/native/ or dist/native/. */
@@ -155,6 +181,17 @@ export function sdNotify(path: string, message: string): void {
  */
 export function listenFdInfo(fd: number): ListenFdInfo {
   return load().listenFdInfo(fd);
+}
+
+/**
+ * Opens a NETLINK_ROUTE socket subscribed to link and address changes (IPv4 and IPv6),
+ * non-blocking and close-on-exec, and reads it on Node's event loop. The socket keeps the
+ * process alive until close(); a handle dropped without close() is closed when it is
+ * garbage-collected. Throws TypeError when onData is not a function and NativeSocketError
+ * (syscall 'socket' or 'bind') when the socket cannot be opened (no fd is left open).
+ */
+export function netlinkOpen(onData: NetlinkOnData): NetlinkHandle {
+  return load().netlinkOpen(onData);
 }
 
 export function isNativeSocketError(e: unknown): e is NativeSocketError {
