@@ -44,6 +44,22 @@ export interface AppDeps {
   readonly clock?: Clock;
   /** Sockets passed by systemd (socket activation): served in place of config.server.listen. */
   readonly activated?: readonly ActivatedSocket[];
+  /**
+   * The instance follows its device (app/follow.ts): a listener whose address is not on the
+   * device yet (EADDRNOTAVAIL) waits for it instead of failing the start.
+   */
+  readonly waitForAddresses?: boolean;
+}
+
+/** The VRF device as the instance knows it, for status and doctor. */
+export interface DeviceInfo {
+  readonly name: string | null;
+  /** The ifindex the listeners are bound to; null in the default VRF, or while the device is gone. */
+  readonly ifindex: number | null;
+  /** False while the device is gone (it was deleted and is not back). */
+  readonly present: boolean;
+  /** Netlink tells the instance about the device (app/follow.ts); false: it knows only what it saw at start. */
+  readonly following: boolean;
 }
 
 export interface ReloadResult {
@@ -60,6 +76,9 @@ export class App {
   private access: Access;
   private readonly listeners: ListenerSet;
   private readonly pipelineDeps: PipelineDeps;
+  /** Listener changes (reloads, device events) one at a time. */
+  private serial: Promise<unknown> = Promise.resolve();
+  private deviceInfo: DeviceInfo;
 
   private constructor(private readonly deps: AppDeps) {
     this.config = deps.config;
@@ -75,6 +94,7 @@ export class App {
       get maxPipelined() { return app.config.server.tcpMaxPipelined; },
     };
     this.listeners = new ListenerSet({ factory: deps.listenFactory, handlerFor: (ep) => this.handlerFor(ep), limits, log: deps.log });
+    this.deviceInfo = { name: deps.config.vrf, ifindex: null, present: true, following: false };
   }
 
   /**
@@ -100,7 +120,14 @@ export class App {
     const app = new App(deps);
     try {
       if (deps.activated !== undefined && deps.activated.length > 0) app.listeners.adopt(deps.activated);
-      else for (const ep of deps.config.server.listen) await app.listeners.open(ep);
+      else if (deps.waitForAddresses === true) {
+        const why: string[] = [];
+        for (const ep of deps.config.server.listen) {
+          const w = await app.listeners.openOrWait(ep);
+          if (w !== null) why.push(w);
+        }
+        app.logWaiting(why);
+      } else for (const ep of deps.config.server.listen) await app.listeners.open(ep);
     } catch (e) {
       await app.close();
       throw e;
@@ -137,12 +164,58 @@ export class App {
     return this.listeners.socketActivated;
   }
 
+  /** Listeners waiting for their address or device (only when following the device). */
+  get pendingListenerLabels(): string[] {
+    return this.listeners.pendingLabels;
+  }
+
+  get device(): DeviceInfo {
+    return this.deviceInfo;
+  }
+
+  /** Runs fn after every listener change before it: reloads and device events never interleave. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(fn, fn);
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  /** What app/follow.ts learnt about the device: kept for status. */
+  setDevice(info: Omit<DeviceInfo, 'name'>): void {
+    this.deviceInfo = { name: this.config.vrf, ...info };
+  }
+
+  /** The device is gone, or came back with another ifindex: every listener socket is dead. They wait to be opened again. */
+  deviceLost(): Promise<void> {
+    return this.exclusive(() => this.listeners.closeAndWait());
+  }
+
+  /** Opens the listeners that wait for an address or the device; returns the labels of those opened. */
+  openWaiting(): Promise<string[]> {
+    return this.exclusive(async () => {
+      const opened = await this.listeners.openPending();
+      return opened.length === 0 ? [] : this.listenerLabels;
+    });
+  }
+
+  /** One warn line for the listeners that wait, with each bind error (it names the ip command that fixes it). */
+  private logWaiting(why: readonly string[]): void {
+    if (why.length === 0) return;
+    const device = this.config.vrf ?? 'lo';
+    this.deps.log.warn({ waiting: this.listeners.pendingLabels, errors: why, listeners: this.listenerLabels },
+      `listen addresses not on ${device} yet: these listeners open as soon as the address is added (under systemd vrf-resolver-net@${device} adds the loopback ones)`);
+  }
+
   /**
    * Applies a new configuration, or none of it: new listeners are opened first, and if one
    * fails (or the VRF changed) the old configuration keeps serving untouched. Logs the outcome.
-   * Callers serialize reloads (main.ts queues SIGHUPs).
+   * Reloads queue behind each other and behind device events (exclusive); run.ts also chains SIGHUPs and ResolvConf= changes.
    */
-  async reload(next: Config): Promise<ReloadResult> {
+  reload(next: Config): Promise<ReloadResult> {
+    return this.exclusive(() => this.reloadNow(next));
+  }
+
+  private async reloadNow(next: Config): Promise<ReloadResult> {
     const { log } = this.deps;
     const plan = planReload(this.config, next);
     if (plan.refused.length > 0) return this.refuse(plan, plan.refused.join('; '));

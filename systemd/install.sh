@@ -18,7 +18,7 @@ LIBDIR=/usr/local/lib/vrf-resolver
 BINLINK=/usr/local/bin/vrf-resolver
 UNITDIR=/etc/systemd/system
 CONFDIR=/etc/vrf-resolver
-UNITS='vrf-resolver@.service vrf-resolver@default.service vrf-resolver@.socket vrf-resolver@default.socket'
+UNITS='vrf-resolver@.service vrf-resolver@default.service vrf-resolver-net@.service vrf-resolver@.socket vrf-resolver@default.socket'
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 
 say() { printf 'install.sh: %s\n' "$*"; }
@@ -102,11 +102,11 @@ do_uninstall() {
   if have_systemd; then
     # Every instance ever enabled has a link in some .wants directory; loaded ones stop by pattern.
     systemctl stop 'vrf-resolver@*.socket' 'vrf-resolver@*.service' 2>/dev/null || true
-    for link in $(find "$UNITDIR" -path '*.wants/vrf-resolver@*' 2>/dev/null); do
+    for link in $(find "$UNITDIR" -path '*.wants/vrf-resolver@*' -o -path '*.wants/vrf-resolver-net@*' 2>/dev/null); do
       systemctl disable "$(basename "$link")" 2>/dev/null || true
     done
   fi
-  find "$DESTDIR$UNITDIR" -path '*.wants/vrf-resolver@*' -exec rm -f {} + 2>/dev/null || true
+  find "$DESTDIR$UNITDIR" \( -path '*.wants/vrf-resolver@*' -o -path '*.wants/vrf-resolver-net@*' \) -exec rm -f {} + 2>/dev/null || true
   for u in $UNITS; do rm -f "$DESTDIR$UNITDIR/$u"; done
   rm -rf "$DESTDIR$UNITDIR"/vrf-resolver@*.d
   rm -f "$DESTDIR$BINLINK"

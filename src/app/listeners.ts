@@ -30,8 +30,22 @@ export interface ListenerSetDeps {
   readonly log: Logger;
 }
 
+/** The bind errors that mean "not yet": the address is not on the device, or the device is gone. */
+const NOT_YET = new Set(['EADDRNOTAVAIL', 'ENODEV']);
+
+function notYet(e: unknown): string | null {
+  const code = (e instanceof ListenError ? (e.cause as { code?: string } | undefined)?.code : undefined) ?? '';
+  return NOT_YET.has(code) ? code : null;
+}
+
 export class ListenerSet {
   private groups: Group[] = [];
+  /**
+   * Endpoints waiting for their address (EADDRNOTAVAIL) or their device (ENODEV), when the
+   * instance follows its device (app/follow.ts): openPending() tries them again when netlink
+   * says an address or the device arrived.
+   */
+  private waiting: Endpoint[] = [];
   /** True when the listeners came from systemd: Listen= does not apply then. */
   private activated = false;
 
@@ -43,6 +57,52 @@ export class ListenerSet {
 
   get socketActivated(): boolean {
     return this.activated;
+  }
+
+  /** "udp+tcp 127.0.0.1:53 on mgmt" for each endpoint waiting for its address or device. */
+  get pendingLabels(): string[] {
+    return this.waiting.map((ep) => `udp+tcp ${this.where(ep)}`);
+  }
+
+  /**
+   * Opens `ep`, or keeps it waiting when its address is not on the device or the device is
+   * gone; any other failure throws as open() does. Returns why it waits (the bind error, with
+   * the command that adds the address), or null.
+   */
+  async openOrWait(ep: Endpoint): Promise<string | null> {
+    try {
+      await this.open(ep);
+      return null;
+    } catch (e) {
+      if (notYet(e) === null) throw e;
+      if (!this.waiting.some((w) => sameEndpoint(w, ep))) this.waiting.push(ep);
+      return (e as Error).message;
+    }
+  }
+
+  /** Tries the waiting endpoints again; returns those opened. Other failures are logged and the endpoint keeps waiting. */
+  async openPending(): Promise<Endpoint[]> {
+    const opened: Endpoint[] = [];
+    for (const ep of [...this.waiting]) {
+      try {
+        await this.open(ep);
+        this.waiting = this.waiting.filter((w) => !sameEndpoint(w, ep));
+        opened.push(ep);
+      } catch (e) {
+        if (notYet(e) === null) this.deps.log.error({ err: (e as Error).message }, 'a waiting listener failed to open; it keeps waiting');
+      }
+    }
+    return opened;
+  }
+
+  /**
+   * The device is gone or was re-created: its sockets are bound to an ifindex that no longer
+   * exists. Close them all and keep every endpoint waiting; openPending() re-opens them.
+   */
+  async closeAndWait(): Promise<void> {
+    const eps = this.groups.map((g) => g.endpoint);
+    await this.close();
+    for (const ep of eps) if (!this.waiting.some((w) => sameEndpoint(w, ep))) this.waiting.push(ep);
   }
 
   /** UDP and TCP on `ep`, or neither: a TCP failure closes the UDP listener just opened. */
@@ -97,11 +157,13 @@ export class ListenerSet {
 
   /** Closes the listeners on these endpoints. */
   async closeEndpoints(eps: readonly Endpoint[]): Promise<void> {
+    this.waiting = this.waiting.filter((w) => !eps.some((ep) => sameEndpoint(ep, w)));
     const gone = this.groups.filter((g) => eps.some((ep) => sameEndpoint(ep, g.endpoint)));
     this.groups = this.groups.filter((g) => !gone.includes(g));
     await Promise.all(gone.map(closeGroup));
   }
 
+  /** Closes every listener; waiting endpoints stay listed (closeAndWait), dropped by closeEndpoints. */
   async close(): Promise<void> {
     const all = this.groups;
     this.groups = [];

@@ -27,6 +27,7 @@ export interface CliFlags {
   /** "" turns the control socket off. */
   readonly control?: string;
   readonly metrics?: string;
+  readonly waitForDevice?: string;
 }
 
 export interface LoadOptions {
@@ -120,6 +121,7 @@ function flagAssignments(flags: CliFlags): Assignment[] {
   replaceList('AllowFrom', flags.allowFrom);
   set('ControlSocket', flags.control);
   set('Metrics', flags.metrics);
+  set('WaitForDeviceSec', flags.waitForDevice);
   return out;
 }
 
@@ -248,6 +250,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     ...(logFormat !== undefined && { logFormat }),
     ...(addLoopback !== undefined && { addLoopbackAddresses: addLoopback }),
     ...(fixRuleOrder !== undefined && { fixRuleOrder }),
+    ...(given('WaitForDeviceSec') !== undefined && { waitForDeviceSec: int('WaitForDeviceSec') }),
     sources: [...new Set(unique.map((s) => s.origin))],
   };
 }

@@ -79,7 +79,8 @@ export const OPTIONS = {
   ResolvConf: {
     kind: 'text', default: null, defaultText: 'none', flag: { name: '--resolv-conf', arg: 'FILE', help: 'also use the nameserver lines of this resolv.conf-style file' },
     doc: 'A resolv.conf-style file whose nameserver lines are appended to the DNS= servers, e.g. one written by a DHCP client for the VRF. ' +
-      'Never point it at a file that names this resolver (127.0.0.1): that is a forwarding loop.',
+      'Never point it at a file that names this resolver (127.0.0.1): that is a forwarding loop. The file is watched: a ' +
+      'changed nameserver list applies without a reload, and a file with no usable server keeps the old list (one warn line).',
   },
   UpstreamDevice: {
     kind: 'text', default: null, defaultText: 'the VRF', flag: { name: '--upstream-device', arg: 'NAME', help: 'device for upstream sockets, when servers sit in another VRF' },
@@ -207,14 +208,23 @@ export const OPTIONS = {
   AddLoopbackAddresses: {
     kind: 'bool', default: true,
     doc: 'Before the resolver starts, add 127.0.0.1/8 and ::1/128 to the VRF device when a Listen= address needs them and ' +
-      'they are missing, and log what was added. Done by vrf-resolver ensure-loopback, which the systemd unit runs as a ' +
-      'privileged ExecStartPre= step (CAP_NET_ADMIN); the resolver itself never changes the network. Nothing to do in the default VRF.',
+      'they are missing, and log what was added; again whenever the device appears (a re-created VRF has none). Done by ' +
+      'vrf-resolver ensure-loopback, which the privileged companion unit vrf-resolver-net@NAME runs (CAP_NET_ADMIN) before the ' +
+      'instance starts and each time the device appears; the resolver itself never changes the network. Nothing to do in the default VRF.',
+  },
+  WaitForDeviceSec: {
+    kind: 'int', default: 60, min: 0, max: 86_400, unit: 's',
+    flag: { name: '--wait-for-device', arg: 'SEC', help: 'wait this long at start for the VRF device to appear (0: fail at once)' },
+    doc: 'How long the resolver waits at start for the VRF device (VRF=) or the upstream device (UpstreamDevice=) to appear, ' +
+      'logging once that it waits; then it binds. 0 fails at once with ENODEV, as a missing device always did. Once started it ' +
+      'follows the device: deleted, it stops answering and says so; created again (a new ifindex), it re-opens its sockets and ' +
+      'keeps its cache. The systemd unit also starts whenever the device appears.',
   },
   FixRuleOrder: {
     kind: 'bool', default: true,
     doc: 'Before the resolver starts, put the l3mdev policy rule before "lookup local", IPv4 and IPv6, when the kernel\'s ' +
       'default order (0: from all lookup local) is in the way: with it, 127.0.0.1 asked from inside the VRF reaches lo in the ' +
-      'default VRF, not this instance (Documentation/networking/vrf.rst). Done by the same privileged ExecStartPre= step as ' +
+      'default VRF, not this instance (Documentation/networking/vrf.rst). Done by the same privileged step as ' +
       'AddLoopbackAddresses= (ip rule add pref 32765 table local, then ip rule del pref 0), so it holds after every reboot ' +
       'and every time the device is re-created, and logged. The rules are the host\'s, shared by every VRF. Nothing to do in the default VRF.',
   },

@@ -111,6 +111,11 @@ export interface Config {
    * before `lookup local` (systemd/rule-order.ts).
    */
   readonly fixRuleOrder?: boolean;
+  /**
+   * WaitForDeviceSec=; absent means the default (60 s): how long `run` waits at start for the
+   * VRF device and the upstream device to appear (app/follow.ts). 0: fail at once with ENODEV.
+   */
+  readonly waitForDeviceSec?: number;
   /** Where the upstream list came from, for logs and `check-config` ("DNS=", a resolv.conf path...). */
   readonly sources: readonly string[];
   /** The config file and drop-ins that were read, in order (for `vrf-resolver status`); absent: none. */

@@ -30,17 +30,25 @@ export class InstanceControl implements ControlApi {
   private statsSinceMs: number;
   private readonly wallNow: () => number;
   /**
-   * The VRF's ifindex when the instance started. A bound socket keeps the ifindex it was bound
-   * to, so a device re-created since (a new ifindex) leaves the instance deaf: status shows the
-   * one the sockets hold, and doctor compares it with the device's current one.
+   * The VRF's ifindex when the instance started, for an instance that does not follow its device
+   * (no netlink): a bound socket keeps the ifindex it was bound to, so a device re-created since
+   * leaves it deaf, and doctor compares this with the device's current one. An instance that
+   * follows its device reports the ifindex its listeners are bound to now (app.device).
    */
-  private readonly boundIfindex: number | null;
+  private readonly startIfindex: number | null;
 
   constructor(private readonly deps: InstanceControlDeps) {
     this.wallNow = deps.wallNow ?? Date.now;
     this.statsSinceMs = deps.startedAtMs;
     const vrf = deps.app.currentConfig.vrf;
-    this.boundIfindex = vrf === null ? null : ifindexOf(vrf);
+    this.startIfindex = vrf === null ? null : ifindexOf(vrf);
+  }
+
+  private vrfStatus(name: string | null): StatusReport['vrf'] {
+    if (name === null) return { name, ifindex: null };
+    const d = this.deps.app.device;
+    if (!d.following) return { name, ifindex: this.startIfindex };
+    return { name, ifindex: d.ifindex, following: true, present: d.present };
   }
 
   status(): StatusReport {
@@ -54,9 +62,10 @@ export class InstanceControl implements ControlApi {
       pid: process.pid,
       startedAt: new Date(startedAtMs).toISOString(),
       uptimeSec: Math.max(0, Math.floor((now - startedAtMs) / 1000)),
-      vrf: { name: config.vrf, ifindex: this.boundIfindex },
+      vrf: this.vrfStatus(config.vrf),
       upstreamDevice: config.upstream.device,
       listeners: app.listenerLabels,
+      ...(app.pendingListenerLabels.length > 0 && { waitingListeners: app.pendingListenerLabels }),
       configFiles: config.configFiles ?? [],
       controlSocket,
       metrics,

@@ -17,6 +17,8 @@ export interface ControlPlane {
   readonly api: ControlApi;
   /** Re-applies the control settings of a reloaded config. */
   apply(config: Config): Promise<void>;
+  /** The VRF device was re-created: the metrics socket is bound to the old ifindex; open it again. */
+  rebindMetrics(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,12 @@ export async function startControlPlane(deps: ControlPlaneDeps): Promise<Control
   return {
     api,
     apply,
+    rebindMetrics: async () => {
+      if (metrics === null && app.currentConfig.control.metrics === null) return;
+      await metrics?.handle.close();
+      metrics = null;
+      await applyMetrics(app.currentConfig);
+    },
     close: async () => {
       await control?.handle.close();
       await metrics?.handle.close();

@@ -41,11 +41,17 @@ export interface StatusReport {
   readonly pid: number;
   readonly startedAt: string;
   readonly uptimeSec: number;
-  /** The VRF device and the ifindex its sockets are bound to (at start); both null in the default VRF. */
-  readonly vrf: { readonly name: string | null; readonly ifindex: number | null };
+  /**
+   * The VRF device and the ifindex its sockets are bound to; both null in the default VRF. With
+   * `following` (netlink watches the device, app/follow.ts) the ifindex is the current one and
+   * `present` is false while the device is gone; without it, the ifindex seen at start.
+   */
+  readonly vrf: { readonly name: string | null; readonly ifindex: number | null; readonly following?: boolean; readonly present?: boolean };
   readonly upstreamDevice: string | null;
   /** "udp 127.0.0.1:53 on mgmt", ... */
   readonly listeners: readonly string[];
+  /** Listen addresses waiting for their address or the device to appear ("udp+tcp [::1]:53 on mgmt"); absent when none. */
+  readonly waitingListeners?: readonly string[];
   /** The config file and drop-ins read at start or at the last reload. */
   readonly configFiles: readonly string[];
   readonly controlSocket: string | null;

@@ -72,7 +72,7 @@ export const loopback: Check = (facts, vrf) => {
     else {
       // Fix lines are steps to run in order, never alternatives: ensure-loopback is named in the message.
       out.push(fail(id, vrf, `${cidr} is not on ${vrf}: a listener on ${address} in ${vrf} cannot bind (EADDRNOTAVAIL); ` +
-        `vrf-resolver ensure-loopback --vrf ${vrf} adds both, and the unit runs it before every start`, [add]));
+        `vrf-resolver ensure-loopback --vrf ${vrf} adds both, and vrf-resolver-net@${vrf} runs it whenever the device appears`, [add]));
     }
   }
   return out;

@@ -135,7 +135,7 @@ export function planSetup(f: SetupFacts, paths: SetupPaths, o: SetupOptions, rou
   const defaultConfig = configStep('default-config', f, paths, 'default', up, viaVrf ? vrf : undefined);
   steps.push(defaultConfig);
   steps.push(unitStep('unit', units, vrf, vrfConfig.change, (s) => ({ ...s, vrfs: add(s.vrfs, vrf) }),
-    `its start step adds 127.0.0.1/8 and ::1/128 to ${vrf} and puts the l3mdev rule before "lookup local"`));
+    `with it vrf-resolver-net@${vrf}, which adds 127.0.0.1/8 and ::1/128 to ${vrf} and puts the l3mdev rule before "lookup local" at every start of the device`));
   steps.push(unitStep('default-unit', units, 'default', defaultConfig.change, same, 'processes outside the VRFs resolve through it'));
   steps.push(resolvConfStep(f, paths));
   steps.push(o.keepResolved ? keepResolvedStep(f, paths, units) : resolvedStep(units));

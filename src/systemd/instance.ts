@@ -1,6 +1,6 @@
 // The command lines the systemd units run, for instance NAME (%i):
 //   vrf-resolver check-config --instance NAME      (ExecStartPre=)
-//   vrf-resolver ensure-loopback --instance NAME   (ExecStartPre=+, privileged)
+//   vrf-resolver ensure-loopback --instance NAME   (vrf-resolver-net@NAME, privileged)
 //   vrf-resolver run --instance NAME               (ExecStart=)
 // --instance NAME reads /etc/vrf-resolver/NAME.conf and its drop-ins NAME.conf.d/*.conf, and
 // the file is optional: an instance configured only by a drop-in (say, DNS= written by a DHCP

@@ -1,8 +1,9 @@
 // The VRF's own loopback addresses. A listener on 127.0.0.1 or ::1 bound to the VRF device
 // needs the address on that device (ip addr add 127.0.0.1/8 dev mgmt, as Cumulus and SONiC
 // configure it); without it bind() fails with EADDRNOTAVAIL. Adding them needs
-// CAP_NET_ADMIN, so the unit does it in a privileged ExecStartPre= step
-// (`vrf-resolver ensure-loopback --instance %i`) and the resolver keeps only
+// CAP_NET_ADMIN, so a privileged companion unit does it (vrf-resolver-net@NAME runs
+// `vrf-resolver ensure-loopback --instance %i`, before the start and whenever the device
+// appears) and the resolver keeps only
 // CAP_NET_BIND_SERVICE. iproute2 does the work: it is on every host with VRFs, and its errors
 // are the ones operators know.
 

@@ -1,7 +1,7 @@
 // FixRuleOrder=: the unit's privileged start step (ensure-loopback) puts the l3mdev rule before
 // `lookup local`, IPv4 and IPv6, when it is not (host/rule-order.ts has the plan and why). The
 // rules are the host's and shared by every VRF, so the first instance to start fixes them for
-// all, and the step runs before every start: after a reboot, or a device re-created by ifupdown,
+// all, and the step runs whenever the device appears: after a reboot, or a device re-created by ifupdown,
 // the order holds without anyone remembering a one-off command.
 
 import { parseRules } from '../host/parse.js';

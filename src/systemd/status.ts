@@ -20,8 +20,10 @@ export function statusLine(app: App): string {
     const key = [...protos].sort().reverse().join('+'); // "udp+tcp"
     groups.set(key, [...(groups.get(key) ?? []), addr]);
   }
-  const listening = [...groups].map(([protos, addrs]) => `${protos} ${addrs.join(' ')}`).join(', ');
-  const where = config.vrf === null ? '' : ` on ${config.vrf}`;
+  const listening = [...groups].map(([protos, addrs]) => `${protos} ${addrs.join(' ')}`).join(', ') || 'no listener';
+  const gone = app.device.present ? '' : ' (GONE: waiting for it to be created again)';
+  const waiting = app.pendingListenerLabels.length > 0 ? `; waiting for ${app.pendingListenerLabels.length} listen address${app.pendingListenerLabels.length === 1 ? '' : 'es'}` : '';
+  const where = config.vrf === null ? '' : ` on ${config.vrf}${gone}${waiting}`;
   const activated = app.socketActivated ? ' (socket-activated)' : '';
   const cache = app.cache === null ? 'cache off' : `cache ${app.cache.size}/${config.cache.maxEntries}`;
   const upstreams = config.upstream.servers.map(formatEndpoint).join(' ');

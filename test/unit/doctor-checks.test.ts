@@ -107,9 +107,9 @@ describe('2. loopback addresses on the VRF device', () => {
   it('missing 127.0.0.1/8 and ::1/128: FAIL each, with the ip addr add that fixes it', () => {
     const f = { ...healthy(), addresses: known(parseAddresses(fx('addr-vrf.json')).filter((a) => a.device !== 'mgmt')) };
     expect(check(f, 'mgmt', 'loopback')).toEqual([
-      { level: 'FAIL', check: 'loopback', vrf: 'mgmt', message: '127.0.0.1/8 is not on mgmt: a listener on 127.0.0.1 in mgmt cannot bind (EADDRNOTAVAIL); vrf-resolver ensure-loopback --vrf mgmt adds both, and the unit runs it before every start',
+      { level: 'FAIL', check: 'loopback', vrf: 'mgmt', message: '127.0.0.1/8 is not on mgmt: a listener on 127.0.0.1 in mgmt cannot bind (EADDRNOTAVAIL); vrf-resolver ensure-loopback --vrf mgmt adds both, and vrf-resolver-net@mgmt runs it whenever the device appears',
         fix: ['ip addr add 127.0.0.1/8 dev mgmt'] },
-      { level: 'FAIL', check: 'loopback', vrf: 'mgmt', message: '::1/128 is not on mgmt: a listener on ::1 in mgmt cannot bind (EADDRNOTAVAIL); vrf-resolver ensure-loopback --vrf mgmt adds both, and the unit runs it before every start',
+      { level: 'FAIL', check: 'loopback', vrf: 'mgmt', message: '::1/128 is not on mgmt: a listener on ::1 in mgmt cannot bind (EADDRNOTAVAIL); vrf-resolver ensure-loopback --vrf mgmt adds both, and vrf-resolver-net@mgmt runs it whenever the device appears',
         fix: ['ip -6 addr add ::1/128 dev mgmt nodad'] },
     ]);
   });

@@ -22,6 +22,9 @@ import { Notifier } from '../../systemd/notify.js';
 import { adoptListenFds, takeListenFds, type ActivatedSocket } from '../../systemd/listen-fds.js';
 import { statusLine } from '../../systemd/status.js';
 import { notAVrfWarning } from '../../systemd/device-kind.js';
+import { DeviceFollower } from '../../app/follow.js';
+import { followUpstreamFile } from '../../app/upstream-file.js';
+import { OPTIONS } from '../../config/schema.js';
 import { counters } from '../../stats.js';
 import { startControlPlane, type ControlPlane } from '../../control/plane.js';
 import { packageVersion } from '../../version.js';
@@ -70,8 +73,10 @@ async function run(load: LoadOptions): Promise<number> {
   const startedAtMs = Date.now();
   let app: App;
   let listenFactory: SocketFactory;
+  let follower: DeviceFollower | null = null;
   try {
     const activated = await adoptPassedSockets(config);
+    follower = await followDevices(config, log);
     listenFactory = socketFactory(config.vrf, log);
     app = await App.start({
       config,
@@ -79,8 +84,10 @@ async function run(load: LoadOptions): Promise<number> {
       upstreamFactory: socketFactory(config.upstream.device, log),
       log,
       activated,
+      waitForAddresses: follower !== null,
     });
   } catch (e) {
+    follower?.close();
     const err = e as Error & { code?: string };
     log.fatal({ code: err.code, err: err.message }, 'cannot start');
     notifier.status(`cannot start: ${err.message}`);
@@ -108,6 +115,8 @@ async function run(load: LoadOptions): Promise<number> {
   // neither failing stops it), closed first when stopping.
   const plane = await startControlPlane({ app, log, version: packageVersion(), startedAtMs, listenFactory });
   started = { app, plane };
+  follower?.attach(app, { onRebound: () => plane.rebindMetrics(), onChange: () => notifier.status(statusLine(app)) });
+  const upstreamFile = followUpstreamFile({ app, plane, notifier, load, log, serialize: (job) => void (reloads = reloads.then(job)) });
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -116,9 +125,11 @@ async function run(load: LoadOptions): Promise<number> {
   notifier.stopping();
   stopWatchdog();
   clearInterval(statusTimer);
+  upstreamFile.close();
   log.info({ signal }, 'stopping');
   await reloads; // a reload in progress finishes first
   process.off('SIGHUP', onHup);
+  follower?.close();
   await plane.close();
   await app.close();
   log.info({ stats: counters(app.stats), cacheEntries: app.cache?.size ?? 0 }, 'stopped');
@@ -151,6 +162,32 @@ async function reload(app: App, plane: ControlPlane, load: LoadOptions, log: Log
   } finally {
     notifier.ready(statusLine(app));
   }
+}
+
+/**
+ * WaitForDeviceSec=: the upstream device and the VRF device must exist before anything binds;
+ * then the VRF device is followed (app/follow.ts). Null when there is nothing to follow (the
+ * default VRF), netlink is not available, or the device did not appear in time: then App.start
+ * meets a missing device with ENODEV and its fix, as without following.
+ */
+async function followDevices(config: Config, log: Logger): Promise<DeviceFollower | null> {
+  if (!nativeAvailable()) return null;
+  const waitMs = (config.waitForDeviceSec ?? OPTIONS.WaitForDeviceSec.default) * 1000;
+  const upstream = config.upstream.device;
+  if (upstream !== null && upstream !== config.vrf) {
+    const u = await DeviceFollower.open(upstream, log);
+    if (u !== null) {
+      await u.waitForDevice(waitMs);
+      u.close();
+    }
+  }
+  if (config.vrf === null) return null;
+  const f = await DeviceFollower.open(config.vrf, log);
+  if (f === null) return null;
+  if (await f.waitForDevice(waitMs)) return f;
+  f.close();
+  if (waitMs > 0) log.error({ device: config.vrf, waitForDeviceSec: waitMs / 1000 }, `${config.vrf} did not appear within WaitForDeviceSec`);
+  return null;
 }
 
 /** Sockets from vrf-resolver@NAME.socket (LISTEN_FDS), checked against the VRF; [] when none. */

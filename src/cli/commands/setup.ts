@@ -21,8 +21,8 @@ export const setupSpec: CommandSpec = {
       '     the default VRF\'s instance asks through VRF (UpstreamDevice=) when the\n' +
       '     default VRF has no route to the servers\n' +
       '  3. enables and starts vrf-resolver@VRF and vrf-resolver@default, and waits\n' +
-      '     until each answers; the unit\'s start step adds the VRF\'s loopback\n' +
-      '     addresses and fixes the rule order at every start, after reboots too\n' +
+      '     until each answers; its companion vrf-resolver-net@VRF adds the VRF\'s\n' +
+      '     loopbacks and fixes the rule order whenever the device appears\n' +
       '  4. /etc/resolv.conf: nameserver 127.0.0.1 and ::1 (search domains kept;\n' +
       '     the old file or symlink saved)\n' +
       '  5. stops and disables systemd-resolved (--keep-resolved: keeps it running,\n' +

@@ -9,9 +9,10 @@ export function renderStatus(r: StatusReport): string {
     { header: `Instance ${r.instance}` },
     { key: 'Version', value: `${r.version} (pid ${r.pid})` },
     { key: 'Uptime', value: `${formatDuration(r.uptimeSec)} (since ${r.startedAt})` },
-    { key: 'VRF', value: r.vrf.name === null ? 'none (default VRF)' : `${r.vrf.name}${r.vrf.ifindex === null ? '' : ` (ifindex ${r.vrf.ifindex})`}` },
+    { key: 'VRF', value: vrfLine(r.vrf) },
     { key: 'Upstream device', value: r.upstreamDevice ?? 'none (default VRF)' },
-    { key: 'Listeners', value: r.listeners },
+    { key: 'Listeners', value: r.listeners.length > 0 ? r.listeners : 'none' },
+    ...(r.waitingListeners !== undefined ? [{ key: 'Waiting', value: r.waitingListeners.map((l) => `${l} (the address or the device is not there yet)`) }] : []),
     { key: 'Config files', value: r.configFiles },
     { key: 'Control socket', value: r.controlSocket ?? 'off' },
     { key: 'Metrics', value: r.metrics ?? 'off' },
@@ -21,6 +22,13 @@ export function renderStatus(r: StatusReport): string {
     { key: 'In flight', value: plural(r.inflight, 'question') },
   ];
   return render(lines);
+}
+
+function vrfLine(v: StatusReport['vrf']): string {
+  if (v.name === null) return 'none (default VRF)';
+  if (v.present === false) return `${v.name}: GONE (deleted; answering nothing until it is created again)`;
+  const index = v.ifindex === null ? '' : ` (ifindex ${v.ifindex}${v.following === true ? ', followed' : ''})`;
+  return `${v.name}${index}`;
 }
 
 export function upstreamLine(u: UpstreamStatus): string {
