@@ -52,6 +52,12 @@ const same = (s: SetupState): SetupState => s;
 const add = (list: readonly string[], x: string): string[] => (list.includes(x) ? [...list] : [...list, x]);
 const without = (list: readonly string[], x: string): string[] => list.filter((y) => y !== x);
 const textOf = (f: FileFact | undefined): string | null => (f === undefined || f.kind === 'absent' ? null : f.text);
+/** The state without what an undo step has put back. */
+const forgetting = (key: 'resolvConf' | 'nsswitch' | 'resolved') => (s: SetupState): SetupState => {
+  const copy: { -readonly [K in keyof SetupState]: SetupState[K] } = { ...s };
+  delete copy[key];
+  return copy;
+};
 
 /** Servers a resolver may forward to: not ourselves, not resolved's stub (which would forward back). */
 function usable(addresses: readonly string[]): string[] {
@@ -317,10 +323,7 @@ function removeConfigStep(id: string, f: SetupFacts, path: string): Step {
 
 function restoreResolvedStep(f: SetupFacts, paths: SetupPaths, st: SetupState): Step {
   const r = st.resolved;
-  const forget = (s: SetupState): SetupState => {
-    const { resolved: _r, ...rest } = s;
-    return { ...rest, wrote: s.wrote.filter((w) => w.path !== paths.resolvedDropIn) };
-  };
+  const forget = (s: SetupState): SetupState => ({ ...forgetting('resolved')(s), wrote: s.wrote.filter((w) => w.path !== paths.resolvedDropIn) });
   if (r === undefined) return { id: 'resolved', title: 'systemd-resolved was left as it was', change: false, actions: [], record: same };
   if (r.mode === 'stub-off') {
     const drop = removeConfigStep('resolved', f, paths.resolvedDropIn);
@@ -341,10 +344,7 @@ function restoreResolvedStep(f: SetupFacts, paths: SetupPaths, st: SetupState): 
 function restoreResolvConfStep(f: SetupFacts, paths: SetupPaths, st: SetupState): Step {
   const path = paths.resolvConf;
   const rc = st.resolvConf;
-  const forget = (s: SetupState): SetupState => {
-    const { resolvConf: _rc, ...rest } = s;
-    return rest;
-  };
+  const forget = forgetting('resolvConf');
   if (rc === undefined) return { id: 'resolv-conf', title: `${path} was left as it was`, change: false, actions: [], record: same };
   const cur = textOf(f.files[path]);
   const edited = f.files[path]?.kind !== 'file' || cur === null || sha256(cur) !== rc.wroteSha256 ? ' (it was changed since setup wrote it)' : '';
@@ -357,10 +357,7 @@ function restoreResolvConfStep(f: SetupFacts, paths: SetupPaths, st: SetupState)
 function restoreNsswitchStep(f: SetupFacts, paths: SetupPaths, st: SetupState): Step {
   const path = paths.nsswitch;
   const ns = st.nsswitch;
-  const forget = (s: SetupState): SetupState => {
-    const { nsswitch: _n, ...rest } = s;
-    return rest;
-  };
+  const forget = forgetting('nsswitch');
   if (ns === undefined) return { id: 'nsswitch', title: `${path} was left as it was`, change: false, actions: [], record: same };
   const text = textOf(f.files[path]);
   const restored = text === null ? null : replaceLine(text, ns.after, ns.before);

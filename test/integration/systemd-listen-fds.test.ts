@@ -89,6 +89,21 @@ describe('socket activation (LISTEN_FDS)', () => {
     expect(ready.json!['socketActivated']).toBeUndefined();
   });
 
+  it('answers the datagram that woke it: a query waiting in the passed UDP socket before the process starts', async () => {
+    // systemd starts the service because a datagram arrived; it sits in the socket until the
+    // process reads it. With a device to follow (netlink is set up first), nothing may read the
+    // adopted socket before the listener's handler is attached, or that query is lost.
+    const up = await upstream();
+    const port = await freePort();
+    const fds = socketUnit(port, 'lo');
+    const waiting = udpAsk('127.0.0.1', port, query('woke.example.test'), 15_000);
+    const proc = activated(fds, ['--vrf', 'lo', '--upstream', `127.0.0.1:${up.port}`, '--upstream-device', 'default']);
+    const reply = await waiting;
+    expect(reply, proc.output()).not.toBeNull();
+    expect(decode(reply!).answers!.map((r) => r.data)).toEqual(['192.0.2.53']);
+    await proc.waitForLog(pinoMsg('ready', { socketActivated: true }));
+  });
+
   it('refuses sockets bound to another device than its VRF, naming the fix', async () => {
     const up = await upstream();
     const port = await freePort();

@@ -75,8 +75,10 @@ async function run(load: LoadOptions): Promise<number> {
   let listenFactory: SocketFactory;
   let follower: DeviceFollower | null = null;
   try {
-    const activated = await adoptPassedSockets(config);
+    // The device first: adopted UDP sockets start reading at once, and a datagram read before
+    // App.start attaches the handler (the one that woke a socket-activated service) would be lost.
     follower = await followDevices(config, log);
+    const activated = await adoptPassedSockets(config);
     listenFactory = socketFactory(config.vrf, log);
     app = await App.start({
       config,
