@@ -11,14 +11,27 @@
 // test/vrf/guest/stage2.sh -> collect results from a shared folder. Scenarios marked
 // "# vrf-lab-boot: systemd" (scenario 4) run in a second boot with systemd as PID 1
 // (guest/systemd-boot.sh), with udev from the cache and the units that systemd/install.sh
-// installs (DESTDIR on the host). See test/vrf/README.md.
+// installs (DESTDIR on the host). Scenarios marked "# vrf-lab-boot: seed" (scenario 5) run in
+// two more boots, one after the other on one disk image that holds the overlay's upper layer
+// (a host that reboots), with systemd-resolved installed in the guest. See test/vrf/README.md.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureInitramfs, ensureKernel, ensurePackages, ensureUdev, installForGuest, log, probeQemu } from './lib/setup.mjs';
+import {
+  ensureInitramfs,
+  ensureKernel,
+  ensurePackages,
+  ensureResolvedDebs,
+  ensureSeedPackages,
+  ensureUdev,
+  installForGuest,
+  log,
+  makeUpperDisk,
+  probeQemu,
+} from './lib/setup.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
@@ -26,13 +39,15 @@ const CACHE = path.resolve(process.env.VRF_LAB_CACHE ?? path.join(REPO, '.cache/
 const QEMU = process.env.VRF_LAB_QEMU ?? 'qemu-system-x86_64';
 const GUEST = path.join(HERE, 'guest');
 const SYSTEMD_MARK = /^# vrf-lab-boot: systemd$/m;
+const SEED_MARK = /^# vrf-lab-boot: seed$/m;
 
 const USAGE = `usage: node test/vrf/run.mjs [options]
   --lab                 interactive lab: topology up, resolvers for mgmt and the default VRF
   --scenarios "1 3"     run only these scenarios (numbers of test/vrf/guest/scenario-N-*.sh;
-                        default "1 2 3 4"; 4, systemd, boots the VM a second time)
+                        default: all; 4, systemd, boots the VM a second time; 5, the seed,
+                        boots it twice more on one disk image, a host that reboots)
   --standin             use test/vrf/guest/standin-resolver.sh (dnsmasq) instead of dist/main.js
-                        (scenarios 1-3 only: 4 runs the units that install.sh installs)
+                        (scenarios 1-3 only: 4 and 5 run the units that install.sh installs)
   --resolver "CMD"      the resolver command in the guest (default: node <repo>/dist/main.js;
                         scenarios 1-3 only, as --standin)
   --resolver-args "A"   extra arguments for every mgmt instance (e.g. "--upstream-device def-up"
@@ -121,7 +136,7 @@ function resolverCommand(o) {
   return `${process.execPath} ${main}`;
 }
 
-function qemuArgs(o, kernel, initramfs, ioDir, consoleLog) {
+function qemuArgs(o, kernel, initramfs, ioDir, consoleLog, disk = null) {
   const append = [
     'console=ttyS0',
     'panic=-1', // with -no-reboot, a guest that panics ends qemu instead of hanging
@@ -144,6 +159,8 @@ function qemuArgs(o, kernel, initramfs, ioDir, consoleLog) {
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${ioDir},mount_tag=labio,security_model=none,multidevs=remap`,
     '-nic', 'none',
+    // The seed boots: the disk that holds the overlay's upper layer (init.sh, VRF_LAB_UPPER=disk).
+    ...(disk ? ['-drive', `file=${disk.replace(/,/g, ',,')},if=virtio,format=raw,cache=writeback`] : []),
     ...(o.lab ? ['-serial', 'mon:stdio'] : ['-serial', `file:${consoleLog}`, '-monitor', 'none']),
   ];
 }
@@ -161,17 +178,20 @@ function tail(file, n) {
   return lines.slice(Math.max(0, lines.length - n)).join('\n');
 }
 
-/** The scenario numbers (as given) split into the plain boot's and the systemd boot's. */
+/** The scenario numbers (as given) split into the plain boot's, the systemd boot's and the seed boots'. */
 function splitScenarios(list) {
   const plain = [];
   const systemd = [];
+  const seed = [];
   for (const n of list.split(/[\s,]+/).filter(Boolean)) {
     const scripts = fs.readdirSync(GUEST).filter((f) => f.startsWith(`scenario-${n}-`) && f.endsWith('.sh'));
+    const all = (mark) => scripts.length > 0 && scripts.every((f) => mark.test(fs.readFileSync(path.join(GUEST, f), 'utf8')));
     // An unknown number goes to the plain boot, whose run-scenarios.sh reports it as a FAIL.
-    const wantsSystemd = scripts.length > 0 && scripts.every((f) => SYSTEMD_MARK.test(fs.readFileSync(path.join(GUEST, f), 'utf8')));
-    (wantsSystemd ? systemd : plain).push(n);
+    if (all(SYSTEMD_MARK)) systemd.push(n);
+    else if (all(SEED_MARK)) seed.push(n);
+    else plain.push(n);
   }
-  return { plain, systemd };
+  return { plain, systemd, seed };
 }
 
 function allScenarios(o) {
@@ -186,7 +206,7 @@ function allScenarios(o) {
 }
 
 /** One VM boot: writes config.sh into a fresh shared folder, runs qemu, reads the results. */
-async function bootVm(o, { label, kernel, initramfs, config }) {
+async function bootVm(o, { label, kernel, initramfs, config, disk = null }) {
   const ioDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrf-lab-'));
   fs.mkdirSync(path.join(ioDir, 'logs'));
   fs.writeFileSync(
@@ -196,7 +216,7 @@ async function bootVm(o, { label, kernel, initramfs, config }) {
       .join('\n') + '\n',
   );
   const consoleLog = path.join(ioDir, 'console.log');
-  const args = qemuArgs(o, kernel, initramfs, ioDir, consoleLog);
+  const args = qemuArgs(o, kernel, initramfs, ioDir, consoleLog, disk);
   log(`booting the VM for ${label} (TCG, timeout ${o.timeout} s); console: ${consoleLog}`);
   const tv = Date.now();
   const qemu = spawn('timeout', ['--kill-after=15', String(o.timeout), QEMU, ...args], {
@@ -208,7 +228,7 @@ async function bootVm(o, { label, kernel, initramfs, config }) {
     const complete = lines.length - 1; // the last element may be a partial line
     for (; printed < complete; printed++) {
       const line = lines[printed];
-      if (o.verbose || /^(PASS|FAIL|== |vrf-lab: FATAL|vrf-lab init: FATAL|vrf-lab: systemd boot)/.test(line)) console.log(line);
+      if (o.verbose || /^(PASS|FAIL|== |vrf-lab: FATAL|vrf-lab init: FATAL|vrf-lab: systemd boot|vrf-lab: seed)/.test(line)) console.log(line);
     }
   };
   const timer = setInterval(pump, 300);
@@ -232,7 +252,9 @@ async function bootVm(o, { label, kernel, initramfs, config }) {
 }
 
 /** Host side of the systemd boot: udev for the guest, and the project as install.sh installs it. */
+let systemdPrep = null;
 function prepareSystemdBoot() {
+  if (systemdPrep) return systemdPrep; // the seed boots use the same, made once
   const tu = Date.now();
   const udev = ensureUdev(CACHE);
   log(`udev for the guest: ${udev.version} ${udev.fresh ? `downloaded and unpacked (${secs(tu)})` : '(cached)'}`);
@@ -240,14 +262,41 @@ function prepareSystemdBoot() {
   const installRoot = path.join(CACHE, 'install-root');
   installForGuest(REPO, installRoot);
   log(`DESTDIR=${path.relative(REPO, installRoot)} systemd/install.sh install (${secs(ti)})`);
-  return { udevRoot: udev.root, installRoot };
+  systemdPrep = { udevRoot: udev.root, installRoot };
+  return systemdPrep;
+}
+
+/**
+ * Host side of the seed boots: what the systemd boot needs, plus the host packages they use
+ * (e2fsprogs, dbus), systemd-resolved's and libnss-resolve's .deb files (the host's systemd
+ * version; dpkg -i in the guest only), and a fresh disk image for the upper layer, in its own
+ * temp folder (both boots use it; removed when they passed).
+ */
+function prepareSeedBoots() {
+  const prep = prepareSystemdBoot();
+  const installed = ensureSeedPackages();
+  if (installed.length) log(`installed ${installed.join(' ')}`);
+  const tr = Date.now();
+  const resolved = ensureResolvedDebs(CACHE);
+  log(`systemd-resolved for the guest: ${resolved.version} ${resolved.fresh ? `downloaded (${secs(tr)})` : '(cached)'}`);
+  const diskDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrf-lab-seed-disk-'));
+  const td = Date.now();
+  let disk;
+  try {
+    disk = makeUpperDisk(path.join(diskDir, 'upper.img'));
+  } catch (err) {
+    fs.rmSync(diskDir, { recursive: true, force: true });
+    throw err;
+  }
+  log(`seed disk ${disk}: sparse, ext4 (${secs(td)})`);
+  return { ...prep, resolvedDir: resolved.dir, diskDir, disk };
 }
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   if (o.scenarios === null) o.scenarios = allScenarios(o);
-  const { plain, systemd } = o.lab ? { plain: [], systemd: [] } : splitScenarios(o.scenarios);
+  const { plain, systemd, seed } = o.lab ? { plain: [], systemd: [], seed: [] } : splitScenarios(o.scenarios);
 
   // 1. packages
   try {
@@ -308,7 +357,8 @@ async function main() {
     process.exit(0);
   }
 
-  // 5. the boots: scenarios 1-3 under stage2.sh, then the systemd ones with systemd as PID 1
+  // 5. the boots: scenarios 1-3 under stage2.sh, then the systemd ones with systemd as PID 1,
+  // then the seed's two boots on one disk
   const boots = [];
   let setupFailures = 0;
   if (plain.length > 0) {
@@ -350,6 +400,41 @@ async function main() {
       );
     }
   }
+  let seedDiskDir = null;
+  if (seed.length > 0) {
+    let prep = null;
+    try {
+      prep = prepareSeedBoots();
+    } catch (err) {
+      console.log('FAIL seed: preparing the seed boots (udev, install.sh install, systemd-resolved for the guest, the disk image)');
+      console.log(String(err?.message ?? err).split('\n').map((l) => `    ${l}`).join('\n'));
+      setupFailures++;
+    }
+    if (prep) {
+      seedDiskDir = prep.diskDir;
+      const seedConfig = (n) => ({
+        ...baseConfig,
+        VRF_LAB_SCENARIOS: seed.join(' '),
+        VRF_LAB_INIT: `/bin/bash ${path.join(GUEST, 'systemd-boot.sh')}`,
+        VRF_LAB_UDEV_TREE: prep.udevRoot,
+        VRF_LAB_INSTALL_ROOT: prep.installRoot,
+        VRF_LAB_GUEST_TIMEOUT: String(Math.max(60, o.timeout - 60)),
+        VRF_LAB_UPPER: 'disk', // init.sh: the overlay's upper layer is /dev/vda
+        VRF_LAB_SEED_BOOT: String(n),
+        VRF_LAB_SETUP_NAME: n === 1 ? 'seed-setup' : 'seed-reboot-setup',
+        VRF_LAB_RESOLVED_DIR: prep.resolvedDir,
+      });
+      const what = `seed scenario${seed.length > 1 ? 's' : ''} ${seed.join(' ')}`;
+      const first = await bootVm(o, { label: `${what}, boot 1`, kernel, initramfs, disk: prep.disk, config: seedConfig(1) });
+      boots.push(first);
+      if (first.vmFails.length === 0) {
+        boots.push(await bootVm(o, { label: `${what}, boot 2 (reboot)`, kernel, initramfs, disk: prep.disk, config: seedConfig(2) }));
+      } else {
+        console.log(`FAIL vm: the ${what} boot 2 (the reboot) was not run: boot 1 did not complete`);
+        setupFailures++;
+      }
+    }
+  }
   log(`total ${secs(t0)}`);
 
   // 6. results
@@ -381,12 +466,16 @@ async function main() {
       const consoleTail = readLines(b.consoleLog).filter((l) => !/^(PASS|FAIL) /.test(l)).slice(-60).join('\n');
       console.log(`\n---- guest console of ${b.label} (last 60 lines of ${b.consoleLog}, PASS/FAIL lines left out)\n${consoleTail}`);
       console.log(`\nall logs of ${b.label} kept in ${b.ioDir}`);
+      if (b.label.startsWith('seed') && seedDiskDir) console.log(`the seed's disk image kept in ${seedDiskDir}`);
     } else if (o.keep) {
       log(`logs of ${b.label} kept in ${b.ioDir}`);
     } else {
       fs.rmSync(b.ioDir, { recursive: true, force: true });
     }
   }
+  const seedFailed = boots.some((b) => b.label.startsWith('seed') && (b.vmFails.length > 0 || b.results.some((l) => l.startsWith('FAIL '))));
+  if (seedDiskDir && !seedFailed && !o.keep) fs.rmSync(seedDiskDir, { recursive: true, force: true });
+  else if (seedDiskDir && o.keep && !seedFailed) log(`the seed's disk image kept in ${seedDiskDir}`);
   finish(passed, failed);
 }
 

@@ -3,7 +3,9 @@
 # hands over to the real system with switch_root:
 #
 #   /lower    the host's root, shared read-only over 9p (tag hostroot)
-#   /upper    a tmpfs, so the guest can write /etc, /var, ... without touching the host
+#   /upper    a tmpfs, so the guest can write /etc, /var, ... without touching the host; or,
+#             when config.sh says VRF_LAB_UPPER=disk (the seed scenario's two boots), the ext4
+#             disk /dev/vda that run.mjs made, so what one boot writes is there in the next
 #   /newroot  overlay of the two: the guest's root after switch_root
 #   /newroot/lab-io   a read-write 9p share (tag labio): config in, results and logs out
 #
@@ -34,15 +36,33 @@ done
 
 P9='trans=virtio,version=9p2000.L,msize=512000'
 mount -t 9p -o "$P9,ro,cache=loose" hostroot /lower || die "mount the host root (9p tag hostroot)"
-mount -t tmpfs -o mode=0755,size=80% tmpfs /upper || die "mount the overlay's tmpfs"
+# The config first: it says what the upper layer is.
+mkdir -p /lab-io
+mount -t 9p -o "$P9" labio /lab-io || die "mount the results share (9p tag labio)"
+[ -r /lab-io/config.sh ] || die "no /lab-io/config.sh from the host"
+. /lab-io/config.sh
+
+if [ "${VRF_LAB_UPPER:-tmpfs}" = disk ]; then
+  for m in $(cat /modules/order-disk); do
+    insmod "/modules/$m.ko" || die "insmod $m"
+  done
+  i=0
+  while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  [ -b /dev/vda ] || die "no /dev/vda: the upper layer's disk is missing (qemu -drive)"
+  mount -t ext4 -o noatime /dev/vda /upper || die "mount the upper layer's disk (/dev/vda, ext4)"
+  echo "vrf-lab init: upper layer on /dev/vda (ext4): $(ls /upper/upper 2>/dev/null | wc -l) entries from earlier boots"
+else
+  mount -t tmpfs -o mode=0755,size=80% tmpfs /upper || die "mount the overlay's tmpfs"
+fi
 mkdir -p /upper/upper /upper/work
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/upper,workdir=/upper/work /newroot ||
   die "mount the overlay root"
 
 mkdir -p /newroot/lab-io
-mount -t 9p -o "$P9" labio /newroot/lab-io || die "mount the results share (9p tag labio)"
-[ -r /newroot/lab-io/config.sh ] || die "no /lab-io/config.sh from the host"
-. /newroot/lab-io/config.sh
+mount --move /lab-io /newroot/lab-io || die "move the results share into the new root"
 
 # The guest kernel's modules live in the lab cache, visible through the shared root; the
 # host's /lib/modules, if any, belongs to another kernel. Linked before switch_root so that

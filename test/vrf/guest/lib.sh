@@ -360,7 +360,9 @@ apt_update_works() { # VRF
   apt_update_fresh "$1"
   [ "$APT_RC" -eq 0 ] || return 1
   grep -Eq '^(W|E|Err):' <<<"$APT_OUT" && return 1
-  apt_lab "$1" apt-cache policy vrf-lab-marker 2>&1 | tee /dev/stderr | grep -q 'Candidate: 1.0'
+  # -a: under check, /dev/stderr is the scenario's log file, which tee opens anew; without
+  # O_APPEND that open would truncate the log.
+  apt_lab "$1" apt-cache policy vrf-lab-marker 2>&1 | tee -a /dev/stderr | grep -q 'Candidate: 1.0'
 }
 
 apt_update_fails_to_resolve() { # VRF

@@ -15,6 +15,11 @@
 #   - vrf-lab.target as default.target: basic.target plus vrf-lab.service (systemd-scenarios.sh),
 #     which powers the VM off when it ends; nothing of multi-user.target (gettys, the host's
 #     enabled services) is started, and units that only cost time under TCG are masked.
+#
+# The seed scenario's two boots (VRF_LAB_SEED_BOOT=1 or 2; the upper layer is a disk) go
+# another way after the kernel modules and /tmp: seed.sh's seed_prepare_root makes the seed's
+# host in boot 1 (and only checks it in boot 2), they reach the real multi-user.target, and
+# /etc/resolv.conf is left to systemd-resolved.
 
 set -u
 # shellcheck source=/dev/null
@@ -41,58 +46,37 @@ copy_tree() {
   tar -C "$1" -cf - . | tar -C / -xpf - --keep-directory-symlink --no-overwrite-dir
 }
 
-echo "vrf-lab: guest kernel $(uname -r), preparing the root for systemd"
-# *_diag: ss asks the kernel (sock_diag) for each socket's bound device; without them it falls
-# back to /proc/net/*, which has none (the kernel's autoload runs kmod's modprobe, which cannot
-# read busybox's modules.dep).
-for m in vrf veth inet_diag tcp_diag udp_diag; do
-  busybox modprobe "$m" || fatal "modprobe $m"
-done
-[ -x "$VRF_LAB_UDEV_TREE/bin/udevadm" ] || fatal "no udev tree at $VRF_LAB_UDEV_TREE"
-copy_tree "$VRF_LAB_UDEV_TREE" || fatal "copy udev into the root"
-[ -d "$VRF_LAB_INSTALL_ROOT/usr/local/lib/vrf-resolver" ] || fatal "no install root at $VRF_LAB_INSTALL_ROOT"
-copy_tree "$VRF_LAB_INSTALL_ROOT" || fatal "copy the installed project into the root"
-
-# The guest's own /tmp and /var/tmp (the host's show through the overlay otherwise, and
-# systemd-tmpfiles-setup would spend ~20 s under TCG emptying the host's /tmp in the overlay).
-fresh_tmpfs /tmp || fatal "mount /tmp"
-fresh_tmpfs /var/tmp || fatal "mount /var/tmp"
-
-echo vrf-lab >/etc/hostname
-printf '127.0.0.1\tlocalhost vrf-lab\n::1\tlocalhost ip6-localhost ip6-loopback\n' >/etc/hosts
-rm -f /etc/resolv.conf
-printf 'nameserver 127.0.0.1\noptions timeout:3 attempts:2\n' >/etc/resolv.conf
+# The udev tree and the installed project into the root (the systemd boot; the seed's boot 1).
+copy_project() {
+  [ -x "$VRF_LAB_UDEV_TREE/bin/udevadm" ] || { echo "no udev tree at $VRF_LAB_UDEV_TREE"; return 1; }
+  copy_tree "$VRF_LAB_UDEV_TREE" || { echo "copy udev into the root failed"; return 1; }
+  [ -d "$VRF_LAB_INSTALL_ROOT/usr/local/lib/vrf-resolver" ] || { echo "no install root at $VRF_LAB_INSTALL_ROOT"; return 1; }
+  copy_tree "$VRF_LAB_INSTALL_ROOT" || { echo "copy the installed project into the root failed"; return 1; }
+}
 
 # Masked: the host's enabled services and timers (timers.target: apt-daily & co., which
 # Persistent= would start at once), gettys (they wait for dev-ttyS0.device), and the
 # ConditionNeedsUpdate= jobs that the overlay's fresh /etc would trigger (hwdb, ldconfig).
-for u in timers.target getty.target serial-getty@ttyS0.service getty@tty1.service \
-  systemd-timesyncd.service systemd-pstore.service systemd-firstboot.service \
-  systemd-hwdb-update.service ldconfig.service systemd-journal-catalog-update.service \
-  systemd-update-done.service systemd-sysusers.service systemd-repart.service \
-  unbound.service nsd.service kresd.target kres-cache-gc.service postgresql.service \
-  e2scrub_reap.service; do
-  ln -sfn /dev/null "$UNITS/$u"
-done
+mask_lab_units() {
+  local u
+  for u in timers.target getty.target serial-getty@ttyS0.service getty@tty1.service \
+    systemd-timesyncd.service systemd-pstore.service systemd-firstboot.service \
+    systemd-hwdb-update.service ldconfig.service systemd-journal-catalog-update.service \
+    systemd-update-done.service systemd-sysusers.service systemd-repart.service \
+    unbound.service nsd.service kresd.target kres-cache-gc.service postgresql.service \
+    e2scrub_reap.service; do
+    ln -sfn /dev/null "$UNITS/$u" || return 1
+  done
+}
 
-cat >"$UNITS/vrf-lab.target" <<EOF
-[Unit]
-Description=VRF lab: scenarios under systemd
-Requires=basic.target
-After=basic.target
-Wants=vrf-lab.service
-AllowIsolate=yes
-# A boot that never gets here (a unit waiting for a device, say) powers off, not the host's timeout.
-JobTimeoutSec=300
-JobTimeoutAction=poweroff-force
-EOF
-
-# Type=exec: the target (and the boot) is reached once the script runs. SuccessAction and
+# lab_service_unit AFTER...: vrf-lab.service, which runs systemd-scenarios.sh once the units
+# named are up. Type=exec: the unit is started once the script runs. SuccessAction and
 # FailureAction power the VM off however it ends; RuntimeMaxSec bounds it in the guest too.
-cat >"$UNITS/vrf-lab.service" <<EOF
+lab_service_unit() {
+  cat <<EOF
 [Unit]
 Description=VRF lab scenarios ($VRF_LAB_SCENARIOS)
-After=basic.target systemd-udevd.service systemd-udev-trigger.service systemd-journald.service
+After=$* systemd-udevd.service systemd-udev-trigger.service systemd-journald.service
 SuccessAction=poweroff-force
 FailureAction=poweroff-force
 
@@ -111,6 +95,54 @@ Delegate=yes
 RuntimeMaxSec=${VRF_LAB_GUEST_TIMEOUT:-800}
 TimeoutStopSec=20
 EOF
+}
+
+echo "vrf-lab: guest kernel $(uname -r), preparing the root for systemd"
+# *_diag: ss asks the kernel (sock_diag) for each socket's bound device; without them it falls
+# back to /proc/net/*, which has none (the kernel's autoload runs kmod's modprobe, which cannot
+# read busybox's modules.dep).
+for m in vrf veth inet_diag tcp_diag udp_diag; do
+  busybox modprobe "$m" || fatal "modprobe $m"
+done
+
+# The guest's own /tmp and /var/tmp (the host's show through the overlay otherwise, and
+# systemd-tmpfiles-setup would spend ~20 s under TCG emptying the host's /tmp in the overlay).
+fresh_tmpfs /tmp || fatal "mount /tmp"
+fresh_tmpfs /var/tmp || fatal "mount /var/tmp"
+
+if [ -n "${VRF_LAB_SEED_BOOT:-}" ]; then
+  # shellcheck source=seed.sh
+  . "$GUEST/seed.sh"
+  seed_prepare_root || fatal "preparing the seed's root (boot $VRF_LAB_SEED_BOOT)"
+  echo "vrf-lab: exec /lib/systemd/systemd (seed boot $VRF_LAB_SEED_BOOT)"
+  # shellcheck disable=SC2093 # exec'd on purpose; the line after it only runs if exec fails
+  exec /lib/systemd/systemd
+  fatal "exec /lib/systemd/systemd failed"
+fi
+
+copy_project || fatal "copy the project into the root"
+
+echo vrf-lab >/etc/hostname
+printf '127.0.0.1\tlocalhost vrf-lab\n::1\tlocalhost ip6-localhost ip6-loopback\n' >/etc/hosts
+rm -f /etc/resolv.conf
+printf 'nameserver 127.0.0.1\noptions timeout:3 attempts:2\n' >/etc/resolv.conf
+
+mask_lab_units || fatal "mask the units the lab does without"
+
+cat >"$UNITS/vrf-lab.target" <<EOF
+[Unit]
+Description=VRF lab: scenarios under systemd
+Requires=basic.target
+After=basic.target
+Wants=vrf-lab.service
+AllowIsolate=yes
+# A boot that never gets here (a unit waiting for a device, say) powers off, not the host's timeout.
+JobTimeoutSec=300
+JobTimeoutAction=poweroff-force
+EOF
+
+# The target (and the boot) is reached once the script runs (Type=exec).
+lab_service_unit basic.target >"$UNITS/vrf-lab.service"
 ln -sfn vrf-lab.target "$UNITS/default.target"
 
 echo "vrf-lab: exec /lib/systemd/systemd"

@@ -24,6 +24,10 @@ export const HOST_PACKAGES = [
 // Modules the initramfs loads, in dependency order, to mount the host root over 9p and put an
 // overlay on it. Resolved against modules.dep so a kernel update cannot silently break it.
 const INITRAMFS_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'];
+// Loaded only by the boots whose overlay upper layer is a disk image (the seed scenario's two
+// boots): the virtio disk and ext4. crc32c_generic is no modules.dep dependency of ext4, but
+// ext4 (metadata_csum) and jbd2 ask the crypto API for "crc32c" at mount time.
+const INITRAMFS_DISK_MODULES = ['virtio_blk', 'crc32c_generic', 'ext4'];
 
 // Module folders of the guest kernel that the lab never needs (no such hardware in the VM).
 const PRUNED_MODULE_DIRS = [
@@ -234,13 +238,17 @@ export function resolveModules(modulesDir, targets) {
 export function ensureInitramfs(cacheDir, kernel, initScript) {
   const busybox = '/bin/busybox';
   const mods = resolveModules(kernel.modules, INITRAMFS_MODULES);
+  const base = new Set(mods.map((m) => m.name));
+  const diskMods = resolveModules(kernel.modules, INITRAMFS_DISK_MODULES).filter((m) => !base.has(m.name));
   const h = createHash('sha256');
   h.update(fs.readFileSync(initScript));
   h.update(fs.readFileSync(busybox));
   h.update(kernel.kver);
   for (const m of mods) h.update(`${m.name}:${fs.statSync(path.join(kernel.modules, m.path)).size}\n`);
+  h.update('disk:\n');
+  for (const m of diskMods) h.update(`${m.name}:${fs.statSync(path.join(kernel.modules, m.path)).size}\n`);
   const out = path.join(cacheDir, `initramfs-${kernel.kver}-${h.digest('hex').slice(0, 12)}.cpio`);
-  if (fs.existsSync(out)) return { path: out, modules: mods.map((m) => m.name), fresh: false };
+  if (fs.existsSync(out)) return { path: out, modules: mods.map((m) => m.name), diskModules: diskMods.map((m) => m.name), fresh: false };
 
   const c = new CpioWriter();
   for (const d of ['bin', 'dev', 'proc', 'sys', 'newroot', 'lower', 'upper', 'modules']) c.dir(d);
@@ -248,8 +256,9 @@ export function ensureInitramfs(cacheDir, kernel, initScript) {
   c.file('bin/busybox', fs.readFileSync(busybox), 0o755);
   c.symlink('bin/sh', 'busybox');
   c.file('init', fs.readFileSync(initScript), 0o755);
-  for (const m of mods) c.file(`modules/${m.name}.ko`, fs.readFileSync(path.join(kernel.modules, m.path)));
+  for (const m of [...mods, ...diskMods]) c.file(`modules/${m.name}.ko`, fs.readFileSync(path.join(kernel.modules, m.path)));
   c.file('modules/order', mods.map((m) => m.name).join('\n') + '\n');
+  c.file('modules/order-disk', diskMods.map((m) => m.name).join('\n') + '\n');
 
   for (const f of fs.readdirSync(cacheDir)) {
     if (/^initramfs-.*\.cpio$/.test(f)) fs.rmSync(path.join(cacheDir, f)); // stale builds
@@ -257,7 +266,7 @@ export function ensureInitramfs(cacheDir, kernel, initScript) {
   const tmp = `${out}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, c.finish());
   fs.renameSync(tmp, out);
-  return { path: out, modules: mods.map((m) => m.name), fresh: true };
+  return { path: out, modules: mods.map((m) => m.name), diskModules: diskMods.map((m) => m.name), fresh: true };
 }
 
 // ---- qemu probe -----------------------------------------------------------------------
@@ -343,4 +352,84 @@ export function installForGuest(repo, dest) {
   });
   if (r.status !== 0) throw new Error(`DESTDIR=${dest} systemd/install.sh install exited ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`);
   return (r.stdout ?? '').trim().split('\n').filter(Boolean);
+}
+
+// ---- the seed boots (scenario 5) ----------------------------------------------------------
+
+/** Debian packages the seed boots need on the host (the guest runs the host's binaries). */
+export const SEED_HOST_PACKAGES = [
+  'e2fsprogs', // mkfs.ext4 for the disk that carries the overlay's upper layer across the reboot
+  'dbus', // systemd-resolved depends on a system bus; a stock Debian host has dbus
+];
+
+/** The host packages of SEED_HOST_PACKAGES that are missing, installed (as ensurePackages). */
+export function ensureSeedPackages() {
+  const missing = SEED_HOST_PACKAGES.filter((p) => !isInstalled(p));
+  if (missing.length === 0) return [];
+  if (process.getuid?.() !== 0) throw new Error(`missing packages ${missing.join(' ')} and not root to install them`);
+  aptUpdate();
+  log(`apt-get install ${missing.join(' ')}`);
+  const r = run('apt-get', [...APT_OPTS, '-y', '-qq', '--no-install-recommends', 'install', ...missing], { env: APT_ENV });
+  if (r.status !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+  return missing;
+}
+
+// Installed in the GUEST only (dpkg -i there, into the overlay), never on the host.
+const RESOLVED_PACKAGES = ['systemd-resolved', 'libnss-resolve'];
+
+/**
+ * Debian's systemd-resolved and libnss-resolve .deb files of exactly the host's systemd version
+ * (systemd-resolved depends on systemd (= that version)), downloaded once with `apt-get download`
+ * into the cache (.cache/vrf-lab/resolved/VERSION/). The seed's first boot installs them in the
+ * guest with dpkg -i, so its maintainer scripts make /etc/resolv.conf the stub symlink and add
+ * `resolve` to nsswitch's hosts line as on a stock host. Nothing is installed on the host.
+ */
+export function ensureResolvedDebs(cacheDir) {
+  const sdVersion = installedVersion('systemd');
+  if (!sdVersion) throw new Error('systemd is not installed on the host: the seed scenario boots it as PID 1 (apt-get install systemd)');
+  const dir = path.join(cacheDir, 'resolved', sdVersion.replace(/[^\w.+~-]/g, '_'));
+  const debsIn = () => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).sort() : []);
+  if (fs.existsSync(path.join(dir, '.complete'))) return { dir, version: sdVersion, debs: debsIn().map((f) => path.join(dir, f)), fresh: false };
+
+  const dl = path.join(cacheDir, 'download-resolved');
+  fs.rmSync(dl, { recursive: true, force: true });
+  fs.mkdirSync(dl, { recursive: true });
+  const specs = RESOLVED_PACKAGES.map((p) => `${p}=${sdVersion}`);
+  const download = () => run('apt-get', [...APT_OPTS, '-qq', 'download', ...specs], { cwd: dl, env: APT_ENV });
+  log(`apt-get download ${specs.join(' ')}`);
+  let r = download();
+  if (r.status !== 0 && !aptUpdated) {
+    aptUpdate();
+    r = download();
+  }
+  if (r.status !== 0) {
+    throw new Error(`apt-get download ${specs.join(' ')} failed (the guest needs exactly the host's systemd version ${sdVersion}):\n${r.stdout}${r.stderr}`);
+  }
+  const got = fs.readdirSync(dl).filter((f) => f.endsWith('.deb'));
+  if (got.length !== RESOLVED_PACKAGES.length) throw new Error(`apt-get download left ${got.join(' ') || 'nothing'} in ${dl}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.renameSync(dl, dir);
+  fs.writeFileSync(path.join(dir, '.complete'), `${got.sort().join('\n')}\n`);
+  return { dir, version: sdVersion, debs: debsIn().map((f) => path.join(dir, f)), fresh: true };
+}
+
+/**
+ * A sparse raw disk image with an empty ext4 file system: the seed's persistent "host disk".
+ * init.sh mounts it as the overlay's upper layer (instead of a tmpfs) when config.sh says
+ * VRF_LAB_UPPER=disk, so what the first boot writes is still there in the second. The inode
+ * tables and the journal are written here (fast on the host) rather than lazily by the guest's
+ * ext4lazyinit thread, which would cost CPU under TCG.
+ */
+export function makeUpperDisk(file, sizeMiB = 2048) {
+  fs.rmSync(file, { force: true });
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.ftruncateSync(fd, sizeMiB * 1024 * 1024);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const mkfs = fs.existsSync('/sbin/mkfs.ext4') ? '/sbin/mkfs.ext4' : 'mkfs.ext4';
+  mustRun(mkfs, ['-F', '-q', '-L', 'vrf-lab-upper', '-E', 'lazy_itable_init=0,lazy_journal_init=0', file]);
+  return file;
 }
