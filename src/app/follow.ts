@@ -65,21 +65,20 @@ export class DeviceFollower {
     return this.watcher.state();
   }
 
-  /** Resolves true once the device exists, false after ms without it (0: at once). */
-  async waitForDevice(ms: number): Promise<boolean> {
+  /** Resolves true once the device exists, false after ms without it (0: at once) or when `stop` settles first. */
+  async waitForDevice(ms: number, stop?: Promise<unknown>): Promise<boolean> {
     if (this.state.ifindex !== null) return true;
     if (ms <= 0) return false;
     this.log.info({ device: this.device, waitForDeviceSec: ms / 1000 }, `waiting for the device ${this.device} to appear`);
     const appeared = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.arrived = null;
-        resolve(false);
-      }, ms);
-      this.arrived = () => {
+      const done = (ok: boolean): void => {
         clearTimeout(timer);
         this.arrived = null;
-        resolve(true);
+        resolve(ok);
       };
+      const timer = setTimeout(() => done(false), ms);
+      this.arrived = () => done(true);
+      void stop?.then(() => done(false));
     });
     const ok = await appeared;
     if (ok) this.log.info({ device: this.device, ifindex: this.state.ifindex }, `${this.device} appeared`);

@@ -147,6 +147,14 @@ describe('the resolver follows its device', () => {
     expect(proc.lines.filter((l) => l.json?.['level'] === 'error' || l.json?.['level'] === 'fatal')).toEqual([]);
   });
 
+  it('stopped while it waits for the device: exits 0 at once (systemctl stop does not wait out WaitForDeviceSec)', async () => {
+    const p = spawnResolver(c, ['--vrf', 'fdnone1', '--listen', `${SERVER}:5354`, '--upstream', UPSTREAM, '--wait-for-device', '600']);
+    await p.waitForLog(pinoMsg('waiting for the device fdnone1 to appear'), 15_000);
+    const exit = await p.stop(5_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(p.lines.some((l) => l.json?.['msg'] === 'stopped before the device appeared')).toBe(true);
+  });
+
   it('--wait-for-device 0 fails at once with ENODEV, as before', async () => {
     const p = spawnResolver(c, ['--vrf', 'fdnone0', '--listen', `${SERVER}:5353`, '--upstream', UPSTREAM, '--wait-for-device', '0']);
     const exit = await p.exited;

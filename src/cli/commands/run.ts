@@ -69,6 +69,14 @@ async function run(load: LoadOptions): Promise<number> {
     reloads = reloads.then(() => (started ? reload(started.app, started.plane, load, log, notifier) : undefined));
   };
   process.on('SIGHUP', onHup);
+  // SIGTERM and SIGINT too, before anything starts: a stop that comes while the control plane
+  // or the watchers are still starting must stop gracefully, not by the signal's default action.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  let stopRequested = false;
+  void stopSignal.then(() => (stopRequested = true));
 
   const startedAtMs = Date.now();
   let app: App;
@@ -77,7 +85,13 @@ async function run(load: LoadOptions): Promise<number> {
   try {
     // The device first: adopted UDP sockets start reading at once, and a datagram read before
     // App.start attaches the handler (the one that woke a socket-activated service) would be lost.
-    follower = await followDevices(config, log);
+    follower = await followDevices(config, log, stopSignal);
+    if (stopRequested) {
+      follower?.close();
+      log.info('stopped before the device appeared');
+      await finishLog(log);
+      return 0;
+    }
     const activated = await adoptPassedSockets(config);
     listenFactory = socketFactory(config.vrf, log);
     app = await App.start({
@@ -120,10 +134,7 @@ async function run(load: LoadOptions): Promise<number> {
   follower?.attach(app, { onRebound: () => plane.rebindMetrics(), onChange: () => notifier.status(statusLine(app)) });
   const upstreamFile = followUpstreamFile({ app, plane, notifier, load, log, serialize: (job) => void (reloads = reloads.then(job)) });
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopSignal;
   notifier.stopping();
   stopWatchdog();
   clearInterval(statusTimer);
@@ -172,21 +183,21 @@ async function reload(app: App, plane: ControlPlane, load: LoadOptions, log: Log
  * default VRF), netlink is not available, or the device did not appear in time: then App.start
  * meets a missing device with ENODEV and its fix, as without following.
  */
-async function followDevices(config: Config, log: Logger): Promise<DeviceFollower | null> {
+async function followDevices(config: Config, log: Logger, stop: Promise<unknown>): Promise<DeviceFollower | null> {
   if (!nativeAvailable()) return null;
   const waitMs = (config.waitForDeviceSec ?? OPTIONS.WaitForDeviceSec.default) * 1000;
   const upstream = config.upstream.device;
   if (upstream !== null && upstream !== config.vrf) {
     const u = await DeviceFollower.open(upstream, log);
     if (u !== null) {
-      await u.waitForDevice(waitMs);
+      await u.waitForDevice(waitMs, stop);
       u.close();
     }
   }
   if (config.vrf === null) return null;
   const f = await DeviceFollower.open(config.vrf, log);
   if (f === null) return null;
-  if (await f.waitForDevice(waitMs)) return f;
+  if (await f.waitForDevice(waitMs, stop)) return f;
   f.close();
   if (waitMs > 0) log.error({ device: config.vrf, waitForDeviceSec: waitMs / 1000 }, `${config.vrf} did not appear within WaitForDeviceSec`);
   return null;
