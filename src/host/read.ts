@@ -51,7 +51,9 @@ export async function readHost(o: ReadOptions): Promise<{ facts: HostFacts; vrfs
     .flatMap((i) => (i.status?.ok === true ? [i.status.value] : []))
     .filter((s) => vrfs.includes(s.vrf.name));
   const vrfKinds = new Set((links.ok ? links.value : []).filter((l) => l.kind === 'vrf').map((l) => l.name));
-  const routes = (await Promise.all(inScope.map((s) => readRoutes(io, s, vrfKinds)))).flat();
+  // One lookup per device and server: two instances may ask the same server through the same
+  // device (the default VRF's instance with UpstreamDevice=mgmt, and mgmt's own).
+  const routes = [...new Map((await Promise.all(inScope.map((s) => readRoutes(io, s, vrfKinds)))).flat().map((r) => [`${r.via ?? ''} ${r.address}`, r])).values()];
   const probe = o.probe === undefined ? probeInstance : o.probe;
   const probes: ProbeFact[] = probe === null ? [] : await Promise.all(inScope.map((s) => probe(s)));
   const facts: HostFacts = {

@@ -157,6 +157,25 @@ describe('host/read: a recorded VRF host', () => {
     expect(io.ran.filter((c) => c.startsWith('ip -j route'))).toEqual(['ip -j route get vrf mgmt 192.0.2.53']);
   });
 
+  it('looks a server up once per device when two instances ask it through the same device', async () => {
+    // The seed's host: the default VRF's instance asks 192.0.2.53 through mgmt (UpstreamDevice=mgmt),
+    // as mgmt's own instance does; doctor printed the same upstream-route line twice.
+    const io = recordedIo({
+      'ip -j -d link show': fx('link-vrf.json'), 'ip -j addr show': fx('addr-vrf.json'),
+      'ip -j rule show': fx('rule4-fixed.json'), 'ip -j -6 rule show': fx('rule6-fixed.json'),
+      'ss -Hlnpu sport = :53': '', 'ss -Hlntp sport = :53': '',
+      'ip -j route get vrf mgmt 192.0.2.53': fx('route-get-vrf.json'),
+    }, { '/proc/sys/kernel/osrelease': '6.1.0-18-amd64\n' });
+    const { facts } = await readHost({
+      controlDir: '/run/vrf-resolver', select: () => ['mgmt', null], io, probe: null,
+      instances: async () => ({ ok: true, value: [
+        { instance: 'mgmt', socket: '/run/vrf-resolver/mgmt.sock', running: true, status: { ok: true, value: status('mgmt') } },
+        { instance: 'default', socket: '/run/vrf-resolver/default.sock', running: true, status: { ok: true, value: status(null, { upstreamDevice: 'mgmt' }) } },
+      ] }),
+    });
+    expect(facts.routes).toEqual([{ via: 'mgmt', address: '192.0.2.53', route: { ok: true, value: { dev: 'eth0', gateway: '192.0.2.1' } } }]);
+  });
+
   it('a host where nothing can be read: every fact says why, nothing throws', async () => {
     const missing: RunResult = { code: null, stdout: '', stderr: '', error: 'ENOENT' };
     const io = recordedIo({ 'ip -j -d link show': missing, 'ip -j addr show': missing, 'ip -j rule show': missing, 'ip -j -6 rule show': missing, 'modinfo vrf': missing, 'ss -Hlnpu sport = :53': missing }, {});
