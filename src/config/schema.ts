@@ -225,7 +225,7 @@ export const OPTIONS = {
     doc: 'Before the resolver starts, put the l3mdev policy rule before "lookup local", IPv4 and IPv6, when the kernel\'s ' +
       'default order (0: from all lookup local) is in the way: with it, 127.0.0.1 asked from inside the VRF reaches lo in the ' +
       'default VRF, not this instance (Documentation/networking/vrf.rst). Done by the same privileged step as ' +
-      'AddLoopbackAddresses= (ip rule add pref 32765 table local, then ip rule del pref 0), so it holds after every reboot ' +
+      'AddLoopbackAddresses= (ip rule add pref 32765 table local protocol kernel, then ip rule del pref 0; protocol kernel so that systemd-networkd leaves the rule alone when it starts), so it holds after every reboot ' +
       'and every time the device is re-created, and logged. The rules are the host\'s, shared by every VRF. Nothing to do in the default VRF.',
   },
 } as const satisfies Record<string, OptionSpec>;

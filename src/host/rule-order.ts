@@ -4,6 +4,12 @@
 // inside a VRF to 127.0.0.1 is delivered to lo in the default VRF, and the VRF's own instance
 // never sees it. One plan, used by doctor (to print the fix) and by the unit's privileged start
 // step (FixRuleOrder=, to apply it): add `lookup local` after l3mdev, then delete the ones before.
+//
+// The rule added is `protocol kernel`, as the kernel's own `0: lookup local` it replaces.
+// systemd-networkd removes, when it starts, every rule it did not configure unless its protocol
+// is kernel (networkd.conf, ManageForeignRoutingPolicyRules=yes, the default): the VM lab saw a
+// `systemctl restart systemd-networkd` leave a host with no `lookup local` rule at all, which
+// breaks every local address (127.0.0.1 too) until the rule is back.
 
 import type { RuleFact } from './facts.js';
 
@@ -32,7 +38,7 @@ export function planRuleOrder(rules: readonly RuleFact[]): RuleOrderPlan {
 export function ruleOrderCommands(plan: Extract<RuleOrderPlan, { kind: 'fix' }>, family: 4 | 6): string[][] {
   const fam = family === 6 ? ['-6'] : ['-4'];
   return [
-    ...(plan.add === null ? [] : [[...fam, 'rule', 'add', 'pref', String(plan.add), 'table', 'local']]),
+    ...(plan.add === null ? [] : [[...fam, 'rule', 'add', 'pref', String(plan.add), 'table', 'local', 'protocol', 'kernel']]),
     ...plan.del.map((pref) => [...fam, 'rule', 'del', 'pref', String(pref)]),
   ];
 }

@@ -49,8 +49,8 @@ describe('vrf-resolver doctor in a network namespace', () => {
     expect(before.code).toBe(1);
     const fails = of(before.report, 'rule-order');
     expect(fails.map((f) => [f.level, f.fix])).toEqual([
-      ['FAIL', ['ip rule add pref 32765 table local && ip rule del pref 0']],
-      ['FAIL', ['ip -6 rule add pref 32765 table local && ip -6 rule del pref 0']],
+      ['FAIL', ['ip rule add pref 32765 table local protocol kernel && ip rule del pref 0']],
+      ['FAIL', ['ip -6 rule add pref 32765 table local protocol kernel && ip -6 rule del pref 0']],
     ]);
     for (const f of fails) await apply(f.fix![0]!);
     const after = await doctor('default');

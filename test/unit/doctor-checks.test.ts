@@ -120,7 +120,7 @@ describe('3. rule order, IPv4 and IPv6 (recorded from a namespace)', () => {
   it('local at pref 0 before l3mdev: FAIL both families with the move', () => {
     const fs = check(localFirst(), 'mgmt', 'rule-order');
     expect(levels(fs)).toEqual(['FAIL', 'FAIL']);
-    expect(fs.map((f) => f.fix)).toEqual([['ip rule add pref 32765 table local && ip rule del pref 0'], ['ip -6 rule add pref 32765 table local && ip -6 rule del pref 0']]);
+    expect(fs.map((f) => f.fix)).toEqual([['ip rule add pref 32765 table local protocol kernel && ip rule del pref 0'], ['ip -6 rule add pref 32765 table local protocol kernel && ip -6 rule del pref 0']]);
     expect(fs[0]!.message).toBe('IPv4 rules: "lookup local" (pref 0) comes before l3mdev (pref 1000): 127.0.0.1 asked from mgmt goes to lo in the default VRF, not to vrf-resolver@mgmt');
     expect(levels(check(localFirst(), null, 'rule-order'))).toEqual(['FAIL', 'FAIL']);
   });

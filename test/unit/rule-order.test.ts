@@ -40,7 +40,7 @@ describe('ensureRuleOrder (the unit\'s privileged start step)', () => {
   it('fixes both families, adding before deleting, and says what it ran', async () => {
     const { ip, calls } = fakeIp(fx('rule4-local-first.json'), fx('rule6-local-first.json'));
     const r = await ensureRuleOrder(ip);
-    expect(calls).toEqual(['-4 rule add pref 32765 table local', '-4 rule del pref 0', '-6 rule add pref 32765 table local', '-6 rule del pref 0']);
+    expect(calls).toEqual(['-4 rule add pref 32765 table local protocol kernel', '-4 rule del pref 0', '-6 rule add pref 32765 table local protocol kernel', '-6 rule del pref 0']);
     expect(r).toEqual({ ran: calls.map((c) => `ip ${c}`), state: { v4: 'fixed', v6: 'fixed' } });
   });
   it('changes nothing when the order is right or there is no l3mdev rule', async () => {

@@ -26,6 +26,7 @@ import {
   ensurePackages,
   ensureResolvedDebs,
   ensureSeedPackages,
+  ensureToolDebs,
   ensureUdev,
   installForGuest,
   log,
@@ -251,31 +252,38 @@ async function bootVm(o, { label, kernel, initramfs, config, disk = null }) {
   return { label, ioDir, consoleLog, results, vmFails };
 }
 
-/** Host side of the systemd boot: udev for the guest, and the project as install.sh installs it. */
+/**
+ * Host side of the systemd boot: udev for the guest, the project as install.sh installs it,
+ * dbus (networkctl talks to networkd over the bus; resolved needs it too) and ifupdown2's .deb
+ * (scenario 7 installs it in the guest's overlay).
+ */
 let systemdPrep = null;
 function prepareSystemdBoot() {
   if (systemdPrep) return systemdPrep; // the seed boots use the same, made once
+  const installed = ensureSeedPackages();
+  if (installed.length) log(`installed ${installed.join(' ')}`);
   const tu = Date.now();
   const udev = ensureUdev(CACHE);
   log(`udev for the guest: ${udev.version} ${udev.fresh ? `downloaded and unpacked (${secs(tu)})` : '(cached)'}`);
+  const tt = Date.now();
+  const tools = ensureToolDebs(CACHE);
+  log(`VRF tools for the guest: ${tools.debs.map((f) => path.basename(f)).join(' ')} ${tools.fresh ? `downloaded (${secs(tt)})` : '(cached)'}`);
   const ti = Date.now();
   const installRoot = path.join(CACHE, 'install-root');
   installForGuest(REPO, installRoot);
   log(`DESTDIR=${path.relative(REPO, installRoot)} systemd/install.sh install (${secs(ti)})`);
-  systemdPrep = { udevRoot: udev.root, installRoot };
+  systemdPrep = { udevRoot: udev.root, installRoot, toolDebsDir: tools.dir };
   return systemdPrep;
 }
 
 /**
- * Host side of the seed boots: what the systemd boot needs, plus the host packages they use
- * (e2fsprogs, dbus), systemd-resolved's and libnss-resolve's .deb files (the host's systemd
+ * Host side of the seed boots: what the systemd boot needs (with e2fsprogs and dbus), plus
+ * systemd-resolved's and libnss-resolve's .deb files (the host's systemd
  * version; dpkg -i in the guest only), and a fresh disk image for the upper layer, in its own
  * temp folder (both boots use it; removed when they passed).
  */
 function prepareSeedBoots() {
   const prep = prepareSystemdBoot();
-  const installed = ensureSeedPackages();
-  if (installed.length) log(`installed ${installed.join(' ')}`);
   const tr = Date.now();
   const resolved = ensureResolvedDebs(CACHE);
   log(`systemd-resolved for the guest: ${resolved.version} ${resolved.fresh ? `downloaded (${secs(tr)})` : '(cached)'}`);
@@ -393,6 +401,7 @@ async function main() {
             VRF_LAB_INIT: `/bin/bash ${path.join(GUEST, 'systemd-boot.sh')}`,
             VRF_LAB_UDEV_TREE: prep.udevRoot,
             VRF_LAB_INSTALL_ROOT: prep.installRoot,
+            VRF_LAB_TOOL_DEBS: prep.toolDebsDir,
             // vrf-lab.service's RuntimeMaxSec=: the guest ends itself before the host's timeout.
             VRF_LAB_GUEST_TIMEOUT: String(Math.max(60, o.timeout - 60)),
           },

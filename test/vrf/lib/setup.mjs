@@ -376,25 +376,20 @@ export function ensureSeedPackages() {
 
 // Installed in the GUEST only (dpkg -i there, into the overlay), never on the host.
 const RESOLVED_PACKAGES = ['systemd-resolved', 'libnss-resolve'];
+const TOOL_PACKAGES = ['ifupdown2']; // scenario 7: the VRF as ifupdown2 makes it
 
 /**
- * Debian's systemd-resolved and libnss-resolve .deb files of exactly the host's systemd version
- * (systemd-resolved depends on systemd (= that version)), downloaded once with `apt-get download`
- * into the cache (.cache/vrf-lab/resolved/VERSION/). The seed's first boot installs them in the
- * guest with dpkg -i, so its maintainer scripts make /etc/resolv.conf the stub symlink and add
- * `resolve` to nsswitch's hosts line as on a stock host. Nothing is installed on the host.
+ * .deb files for the guest, downloaded once with `apt-get download SPECS` into the cache
+ * (CACHE/KIND/KEY/, complete when .complete is there). Nothing is installed on the host.
  */
-export function ensureResolvedDebs(cacheDir) {
-  const sdVersion = installedVersion('systemd');
-  if (!sdVersion) throw new Error('systemd is not installed on the host: the seed scenario boots it as PID 1 (apt-get install systemd)');
-  const dir = path.join(cacheDir, 'resolved', sdVersion.replace(/[^\w.+~-]/g, '_'));
+function ensureGuestDebs(cacheDir, kind, key, specs, why) {
+  const dir = path.join(cacheDir, kind, key.replace(/[^\w.+~-]/g, '_'));
   const debsIn = () => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).sort() : []);
-  if (fs.existsSync(path.join(dir, '.complete'))) return { dir, version: sdVersion, debs: debsIn().map((f) => path.join(dir, f)), fresh: false };
+  if (fs.existsSync(path.join(dir, '.complete'))) return { dir, debs: debsIn().map((f) => path.join(dir, f)), fresh: false };
 
-  const dl = path.join(cacheDir, 'download-resolved');
+  const dl = path.join(cacheDir, `download-${kind}`);
   fs.rmSync(dl, { recursive: true, force: true });
   fs.mkdirSync(dl, { recursive: true });
-  const specs = RESOLVED_PACKAGES.map((p) => `${p}=${sdVersion}`);
   const download = () => run('apt-get', [...APT_OPTS, '-qq', 'download', ...specs], { cwd: dl, env: APT_ENV });
   log(`apt-get download ${specs.join(' ')}`);
   let r = download();
@@ -402,16 +397,36 @@ export function ensureResolvedDebs(cacheDir) {
     aptUpdate();
     r = download();
   }
-  if (r.status !== 0) {
-    throw new Error(`apt-get download ${specs.join(' ')} failed (the guest needs exactly the host's systemd version ${sdVersion}):\n${r.stdout}${r.stderr}`);
-  }
+  if (r.status !== 0) throw new Error(`apt-get download ${specs.join(' ')} failed (${why}):\n${r.stdout}${r.stderr}`);
   const got = fs.readdirSync(dl).filter((f) => f.endsWith('.deb'));
-  if (got.length !== RESOLVED_PACKAGES.length) throw new Error(`apt-get download left ${got.join(' ') || 'nothing'} in ${dl}`);
+  if (got.length !== specs.length) throw new Error(`apt-get download left ${got.join(' ') || 'nothing'} in ${dl}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   fs.renameSync(dl, dir);
   fs.writeFileSync(path.join(dir, '.complete'), `${got.sort().join('\n')}\n`);
-  return { dir, version: sdVersion, debs: debsIn().map((f) => path.join(dir, f)), fresh: true };
+  return { dir, debs: debsIn().map((f) => path.join(dir, f)), fresh: true };
+}
+
+/**
+ * Debian's systemd-resolved and libnss-resolve .deb files of exactly the host's systemd version
+ * (systemd-resolved depends on systemd (= that version)), in .cache/vrf-lab/resolved/VERSION/.
+ * The seed's first boot installs them in the guest with dpkg -i, so its maintainer scripts make
+ * /etc/resolv.conf the stub symlink and add `resolve` to nsswitch's hosts line as on a stock host.
+ */
+export function ensureResolvedDebs(cacheDir) {
+  const sdVersion = installedVersion('systemd');
+  if (!sdVersion) throw new Error('systemd is not installed on the host: the seed scenario boots it as PID 1 (apt-get install systemd)');
+  const specs = RESOLVED_PACKAGES.map((p) => `${p}=${sdVersion}`);
+  const got = ensureGuestDebs(cacheDir, 'resolved', sdVersion, specs, `the guest needs exactly the host's systemd version ${sdVersion}`);
+  return { ...got, version: sdVersion };
+}
+
+/**
+ * The .deb files of the VRF tools that Debian packages and the host need not have (ifupdown2,
+ * which conflicts with ifupdown), in .cache/vrf-lab/tools/; scenario 7 installs them in the guest.
+ */
+export function ensureToolDebs(cacheDir) {
+  return ensureGuestDebs(cacheDir, 'tools', TOOL_PACKAGES.join('+'), TOOL_PACKAGES, 'scenario 7 installs them in the guest');
 }
 
 /**
