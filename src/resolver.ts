@@ -101,7 +101,9 @@ export class Resolver {
     // RFC 8767 section 4: while a failed refresh is recent, the stale answer goes out at once.
     const stale = cache?.stale(q.key);
     if (stale?.held) return this.serveStale(stale.answer, q, ctx, limit, started);
-    return this.miss(q, ctx, limit, started, stale !== undefined);
+    // The query's bytes are the listener's only until this call returns (a batched UDP
+    // listener reuses them for the next batch): a miss keeps a copy of its own.
+    return this.miss({ ...q, msg: Buffer.from(q.msg) }, ctx, limit, started, stale !== undefined);
   }
 
   private async miss(q: Query, ctx: QueryContext, limit: number, started: number, staleAtHand: boolean): Promise<Buffer | null> {

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vrf::InitNotify(env, exports);
   vrf::InitListenFd(env, exports);
   vrf::InitNetlink(env, exports);
+  vrf::InitUdpBatch(env, exports);
   return exports;
 }
 

@@ -25,6 +25,10 @@ void InitListenFd(Napi::Env env, Napi::Object exports);
 // and address events, read on Node's event loop (parsing is src/net/netlink.ts).
 void InitNetlink(Napi::Env env, Napi::Object exports);
 
+// udp_batch.cc: udpServe(fd, onBatch) -> { data, lengths, addrs, sendTo(reply, addr), close() },
+// a UDP listener's socket read with recvmmsg and answered with sendmmsg, a batch per JS call.
+void InitUdpBatch(Napi::Env env, Napi::Object exports);
+
 // info[0] as a file descriptor: a non-negative integer that fits an int, else a TypeError
 // "<fn>: fd must be a non-negative integer".
 inline int FdArg(Napi::Env env, const Napi::Value& v, const char* fn) {

@@ -21,12 +21,9 @@
 //                                the caller waits for NLMSG_DONE before asking for the next.
 //   close()                      idempotent. The JS object being garbage-collected closes too.
 //
-// Lifetime: the uv_poll_t must outlive uv_close() until its close callback, and the fd must
-// stay open until then (libuv still watches it), so both are released in OnPollClosed. The C++
-// state is freed once the poll handle is closed *and* the JS object no longer points at it
-// (its finalizer ran), whichever comes last, so neither a late dump() nor a late libuv callback
-// touches freed memory. At environment teardown (process exit, a Worker ending) an async
-// cleanup hook closes the socket and Node waits for the close callback.
+// Lifetime (polled_fd.h): the socket is closed by close(), by the garbage collector when the
+// handle is dropped, or at environment teardown.
+
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -39,18 +36,7 @@
 #include <string>
 #include <vector>
 
-#include "addon.h"
-
-// libuv: the poll handle that wakes us on Node's loop (CMakeLists.txt puts Node's include
-// directory, which has uv.h, on the path).
-#include <uv.h>
-namespace vrf {
-namespace {
-constexpr uv_handle_type kUvPoll = UV_POLL;
-constexpr int kUvReadable = UV_READABLE;
-}  // namespace
-}  // namespace vrf
-
+#include "polled_fd.h"
 namespace vrf {
 namespace {
 
@@ -64,171 +50,69 @@ constexpr size_t kReadBufferBytes = 64 * 1024;
 // Per wakeup: a flood of events must not keep JavaScript (DNS service) off the loop.
 constexpr int kMaxDatagramsPerWakeup = 256;
 
-struct Watcher {
-  napi_env env = nullptr;
-  int fd = -1;
-  uv_poll_t* poll = nullptr;  // allocated with uv_handle_size(), freed in OnPollClosed
-  Napi::FunctionReference onData;
-  std::unique_ptr<Napi::AsyncContext> async;
-  napi_async_cleanup_hook_handle hook = nullptr;
-  std::unique_ptr<unsigned char[]> buffer;
+class Watcher : public PolledFd {
+ public:
+  std::unique_ptr<unsigned char[]> buffer{new unsigned char[kReadBufferBytes]};
   uint32_t seq = 0;
-  bool closing = false;     // Close() ran: no more callbacks into JS, no more dumps
-  bool pollClosed = false;  // fd closed and the poll handle released (or never made)
-  bool wrapped = false;     // the JS object still points at us (its finalizer has not run)
+
+  void Deliver(napi_value err, napi_value datagrams) { Call({err, datagrams}); }
+
+  // Hands over what was read so far (nothing if the batch is empty).
+  void Flush(std::vector<Napi::Value>& batch) {
+    if (batch.empty()) return;
+    Napi::Env e(env);
+    Napi::Array array = Napi::Array::New(e, batch.size());
+    for (size_t i = 0; i < batch.size(); i++) array.Set(static_cast<uint32_t>(i), batch[i]);
+    batch.clear();
+    Deliver(e.Null(), array);
+  }
+
+  void DeliverError(std::vector<Napi::Value>& batch, int err, const char* syscall) {
+    Flush(batch);  // first what came before the error, so order is kept
+    Napi::Env e(env);
+    Deliver(SystemError(e, err, syscall, {}).Value(), Napi::Array::New(e, 0));
+  }
+
+ protected:
+  void Readable(int status) override {
+    std::vector<Napi::Value> batch;
+    // libuv turns POLLERR into status UV_EBADF and stops the handle (uv__poll_io). POLLERR is
+    // how the kernel signals a pending socket error, and netlink's ENOBUFS is one: recv() below
+    // returns it (and clears it), then polling starts again.
+    const bool stopped = status < 0;
+    for (int i = 0; i < kMaxDatagramsPerWakeup && !closing; i++) {
+      // MSG_TRUNC: the return value is the datagram's real length, even if it did not fit.
+      ssize_t n = recv(fd, buffer.get(), kReadBufferBytes, MSG_DONTWAIT | MSG_TRUNC);
+      if (n < 0) {
+        int err = errno;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) break;
+        // ENOBUFS is reported once, by this recv(); the datagrams still queued are readable
+        // next, so keep reading. Any other error is as unexpected: report it, and let the next
+        // wakeup (if the socket is still readable) go on.
+        DeliverError(batch, err, "recv");
+        if (err == ENOBUFS) continue;
+        break;
+      }
+      if (static_cast<size_t>(n) > kReadBufferBytes) {
+        DeliverError(batch, EMSGSIZE, "recv");  // a cut datagram is as good as lost
+        continue;
+      }
+      batch.push_back(Napi::Buffer<unsigned char>::Copy(env, buffer.get(), static_cast<size_t>(n)));
+    }
+    Flush(batch);
+    if (stopped && !closing) {
+      int rc = Resume();
+      if (rc != 0) DeliverError(batch, -rc, "uv_poll_start");
+    }
+  }
 };
 
-void MaybeDelete(Watcher* w) {
-  if (w->pollClosed && !w->wrapped) delete w;
-}
-
-// Releases what JavaScript holds: outside any callback into JS (a uv close callback, or Close
-// before polling ever started), so the async context is never destroyed while in use.
-void Release(Watcher* w) {
-  try {
-    Napi::HandleScope scope(w->env);
-    w->onData.Reset();
-  } catch (const Napi::Error&) {
-    // Called from libuv, where nothing may throw; deleting a reference does not fail while the
-    // environment exists, and the cleanup hook keeps it alive until we are done.
-  }
-  w->async.reset();
-  if (w->hook != nullptr) {
-    napi_remove_async_cleanup_hook(w->hook);  // tells Node a teardown may go on, if it waits
-    w->hook = nullptr;
-  }
-}
-
-void OnPollClosed(uv_handle_t* handle) {
-  auto* w = static_cast<Watcher*>(uv_handle_get_data(handle));
-  free(w->poll);
-  w->poll = nullptr;
-  close(w->fd);  // only now: libuv watched it until the close callback
-  w->fd = -1;
-  w->pollClosed = true;
-  Release(w);
-  MaybeDelete(w);
-}
-
-// Idempotent; safe from inside onData (the handle is only released in OnPollClosed, on a later
-// turn of the loop, after OnReadable has returned).
-void Close(Watcher* w) {
-  if (w->closing) return;
-  w->closing = true;
-  if (w->poll != nullptr) {
-    uv_poll_stop(w->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(w->poll), OnPollClosed);
-    return;
-  }
-  if (w->fd >= 0) close(w->fd);
-  w->fd = -1;
-  w->pollClosed = true;
-  Release(w);
-}
-
-void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* data) {
-  Close(static_cast<Watcher*>(data));  // OnPollClosed removes the hook, which lets Node go on
-}
-
-void Finalize(napi_env env, void* data, void* hint) {
-  auto* w = static_cast<Watcher*>(data);
-  w->wrapped = false;
-  Close(w);
-  MaybeDelete(w);
-}
-
-// Calls onData(err, datagrams) in a callback scope: async hooks see it as its own resource,
-// microtasks and nextTicks run after it, and an exception thrown by onData reaches
-// process 'uncaughtException' like one thrown from any event handler.
-void Deliver(Watcher* w, napi_value err, napi_value datagrams) {
-  if (w->closing) return;
-  Napi::Env env(w->env);
-  try {
-    w->onData.MakeCallback(env.Global(), {err, datagrams}, *w->async);
-  } catch (const Napi::Error& e) {
-    napi_fatal_exception(w->env, e.Value());
-  }
-}
-
-// Hands over what was read so far (nothing if the batch is empty).
-void Flush(Watcher* w, std::vector<Napi::Value>& batch) {
-  if (batch.empty()) return;
-  Napi::Env env(w->env);
-  Napi::Array array = Napi::Array::New(env, batch.size());
-  for (size_t i = 0; i < batch.size(); i++) array.Set(static_cast<uint32_t>(i), batch[i]);
-  batch.clear();
-  Deliver(w, env.Null(), array);
-}
-
-void DeliverError(Watcher* w, std::vector<Napi::Value>& batch, int err, const char* syscall) {
-  Flush(w, batch);  // first what came before the error, so order is kept
-  Napi::Env env(w->env);
-  Deliver(w, SystemError(env, err, syscall, {}).Value(), Napi::Array::New(env, 0));
-}
-
-void OnReadable(uv_poll_t* handle, int status, int events);
-
-void ReadAll(Watcher* w, uv_poll_t* handle, int status) {
-  Napi::HandleScope scope(w->env);
-  std::vector<Napi::Value> batch;
-  // libuv turns POLLERR into status UV_EBADF and stops the handle (uv__poll_io). POLLERR is
-  // how the kernel signals a pending socket error, and netlink's ENOBUFS is one: recv() below
-  // returns it (and clears it), then polling starts again.
-  const bool stopped = status < 0;
-  for (int i = 0; i < kMaxDatagramsPerWakeup && !w->closing; i++) {
-    // MSG_TRUNC: the return value is the datagram's real length, even if it did not fit.
-    ssize_t n = recv(w->fd, w->buffer.get(), kReadBufferBytes, MSG_DONTWAIT | MSG_TRUNC);
-    if (n < 0) {
-      int err = errno;
-      if (err == EINTR) continue;
-      if (err == EAGAIN || err == EWOULDBLOCK) break;
-      // ENOBUFS is reported once, by this recv(); the datagrams still queued are readable
-      // next, so keep reading. Any other error is as unexpected: report it, and let the next
-      // wakeup (if the socket is still readable) go on.
-      DeliverError(w, batch, err, "recv");
-      if (err == ENOBUFS) continue;
-      break;
-    }
-    if (static_cast<size_t>(n) > kReadBufferBytes) {
-      DeliverError(w, batch, EMSGSIZE, "recv");  // a cut datagram is as good as lost
-      continue;
-    }
-    batch.push_back(Napi::Buffer<unsigned char>::Copy(w->env, w->buffer.get(), static_cast<size_t>(n)));
-  }
-  Flush(w, batch);
-  if (stopped && !w->closing) {
-    int rc = uv_poll_start(handle, kUvReadable, OnReadable);
-    if (rc != 0) DeliverError(w, batch, -rc, "uv_poll_start");
-  }
-}
-
-void OnReadable(uv_poll_t* handle, int status, int events) {
-  auto* w = static_cast<Watcher*>(uv_handle_get_data(reinterpret_cast<uv_handle_t*>(handle)));
-  if (w->closing) return;
-  try {
-    ReadAll(w, handle, status);
-  } catch (const Napi::Error&) {
-    // No exception may leave a libuv callback. Making a Buffer or an Array fails only when the
-    // environment can no longer run JavaScript: a Worker or the process is ending, and its
-    // loop still turns while handles close. Nothing can be delivered any more: stop reading
-    // (the cleanup hook or the finalizer does the rest).
-    Close(w);
-  }
-}
-
-// Marks the objects netlinkOpen returns: napi_unwrap alone would hand back the pointer of any
-// Node-API wrapped object a caller passes as `this` (dump.call(other, ...)).
+// Marks the objects netlinkOpen returns (PollUnwrap checks it).
 constexpr napi_type_tag kHandleTag = {0x6e6c77617463685full, 0x7672662d7265736full};
 
 Watcher* Unwrap(const Napi::CallbackInfo& info, const char* fn) {
-  napi_env env = info.Env();
-  bool tagged = false;
-  void* data = nullptr;
-  if (!info.This().IsObject() || napi_check_object_type_tag(env, info.This(), &kHandleTag, &tagged) != napi_ok ||
-      !tagged || napi_unwrap(env, info.This(), &data) != napi_ok || data == nullptr) {
-    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": not called on a netlink handle");
-  }
-  return static_cast<Watcher*>(data);
+  return static_cast<Watcher*>(PollUnwrap(info, &kHandleTag, "netlink", fn));
 }
 
 Napi::Value Dump(const Napi::CallbackInfo& info) {
@@ -268,7 +152,7 @@ Napi::Value Dump(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CloseMethod(const Napi::CallbackInfo& info) {
-  Close(Unwrap(info, "close"));
+  PollClose(Unwrap(info, "close"));
   return info.Env().Undefined();
 }
 
@@ -298,51 +182,21 @@ int OpenSocket(Napi::Env env) {
 Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "netlinkOpen: onData must be a function");
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    throw Napi::Error::New(env, "netlinkOpen: no event loop");
-  }
-
   auto* w = new Watcher();
   w->env = env;
   try {
     w->fd = OpenSocket(env);
-    w->buffer.reset(new unsigned char[kReadBufferBytes]);
-
-    Napi::Object handle = Napi::Object::New(env);
-    handle.DefineProperties({
-        Napi::PropertyDescriptor::Function(env, handle, "dump", Dump),
-        Napi::PropertyDescriptor::Function(env, handle, "close", CloseMethod),
-    });
-    // No strong reference to the handle is kept: dropping it without close() lets the garbage
-    // collector run Finalize, which closes the socket.
-    NAPI_THROW_IF_FAILED(env, napi_wrap(env, handle, w, Finalize, nullptr, nullptr), Napi::Value());
-    w->wrapped = true;
-    NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, handle, &kHandleTag), Napi::Value());
-    w->onData = Napi::Persistent(info[0].As<Napi::Function>());
-    // The async resource is an object of its own: naming the handle would keep it reachable.
-    w->async.reset(new Napi::AsyncContext(env, "vrf-resolver:netlink"));
-    NAPI_THROW_IF_FAILED(env, napi_add_async_cleanup_hook(env, OnEnvCleanup, w, &w->hook), Napi::Value());
-
-    auto* poll = static_cast<uv_poll_t*>(malloc(uv_handle_size(kUvPoll)));
-    if (poll == nullptr) throw SystemError(env, ENOMEM, "uv_poll_init", {});
-    int rc = uv_poll_init(loop, poll, w->fd);
-    if (rc != 0) {
-      free(poll);  // never initialised: no uv_close needed
-      throw SystemError(env, -rc, "uv_poll_init", {});
-    }
-    w->poll = poll;  // from here on only uv_close (in Close) releases it
-    uv_handle_set_data(reinterpret_cast<uv_handle_t*>(poll), w);
-    rc = uv_poll_start(poll, kUvReadable, OnReadable);
-    if (rc != 0) throw SystemError(env, -rc, "uv_poll_start", {});
-    return handle;
   } catch (...) {
-    // Every partial state closes the same way; the memory goes when the poll handle is closed
-    // and (if the object was made) when its finalizer runs.
-    Close(w);
-    MaybeDelete(w);
+    PollAbandon(w);
     throw;
   }
+  Napi::Object handle = Napi::Object::New(env);
+  handle.DefineProperties({
+      Napi::PropertyDescriptor::Function(env, handle, "dump", Dump),
+      Napi::PropertyDescriptor::Function(env, handle, "close", CloseMethod),
+  });
+  PollStart(env, w, handle, info[0].As<Napi::Function>(), "vrf-resolver:netlink", &kHandleTag);
+  return handle;
 }
 
 }  // namespace

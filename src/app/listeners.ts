@@ -9,6 +9,7 @@ import type { Endpoint } from '../config/types.js';
 import { sameEndpoint } from '../config/endpoint.js';
 import type { SocketFactory } from '../net/socket-factory.js';
 import { serveUdp, type Listener, type QueryHandler } from '../server/udp.js';
+import { serveUdpBatch } from '../server/udp-batch.js';
 import { serveTcp, type TcpLimits } from '../server/tcp.js';
 import type { ActivatedSocket } from '../systemd/listen-fds.js';
 
@@ -112,13 +113,14 @@ export class ListenerSet {
     const where = this.where(ep);
     const group: Group = { endpoint: ep, listeners: [], tcpServers: [] };
     try {
-      let udp;
       try {
-        udp = await factory.udpListener(ep);
+        // The native helper's sockets are served in batches (recvmmsg/sendmmsg); dgram otherwise.
+        group.listeners.push(factory.udpListenerFd
+          ? serveUdpBatch(factory.udpListenerFd(ep), `udp ${where}`, handler, log)
+          : serveUdp(await factory.udpListener(ep), `udp ${where}`, handler, log));
       } catch (e) {
         throw new ListenError(`udp ${where}`, e);
       }
-      group.listeners.push(serveUdp(udp, `udp ${where}`, handler, log));
       let tcp;
       try {
         tcp = await factory.tcpListener(ep, TCP_BACKLOG);

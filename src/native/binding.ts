@@ -83,6 +83,33 @@ export interface NetlinkHandle {
  */
 export type NetlinkOnData = (err: NativeSocketError | null, datagrams: Buffer[]) => void;
 
+/**
+ * A UDP listener's socket read with recvmmsg and answered with sendmmsg (udpServe,
+ * native/src/udp_batch.cc). The slots are rewritten by every batch: copy what is kept past
+ * onBatch.
+ */
+export interface UdpBatchHandle {
+  /** The datagrams of the batch: datagram i is data[i * slotBytes, + lengths[i]). */
+  readonly data: Buffer;
+  readonly lengths: Int32Array;
+  /** Each sender, a sockaddr_in or sockaddr_in6 of addrBytes: addrs[i * addrBytes, + addrBytes). */
+  readonly addrs: Buffer;
+  /** MAX_QUERY_LEN + 1: a longer datagram arrives cut to this, and the pipeline drops it. */
+  readonly slotBytes: number;
+  readonly addrBytes: number;
+  /** One reply after the batch (a cache miss); addr is a copy of the sender's addrs slot. Returns 0 or the errno. */
+  sendTo(reply: Buffer, addr: Buffer): number;
+  /** Stops reading and closes the socket; onBatch is not called again. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Called once per batch of `count` datagrams; returns the replies, replies[i] (a Buffer, or
+ * null for none) for datagram i, sent in one sendmmsg once it returns. sendErrno: the errno of
+ * a reply that could not be sent since the previous call, or 0.
+ */
+export type UdpOnBatch = (count: number, sendErrno: number) => ReadonlyArray<Buffer | null> | undefined;
+
 interface NativeAddon {
   createSocket(opts: CreateSocketOptions): number;
   closeFd(fd: number): void;
@@ -90,6 +117,7 @@ interface NativeAddon {
   sdNotify(path: string, message: string): void;
   listenFdInfo(fd: number): ListenFdInfo;
   netlinkOpen(onData: NetlinkOnData): NetlinkHandle;
+  udpServe(fd: number, onBatch: UdpOnBatch): UdpBatchHandle;
 }
 
 /** The directory holding vrf-resolver's package.json, from src/native/ or dist/native/. */
@@ -192,6 +220,15 @@ export function listenFdInfo(fd: number): ListenFdInfo {
  */
 export function netlinkOpen(onData: NetlinkOnData): NetlinkHandle {
   return load().netlinkOpen(onData);
+}
+
+/**
+ * Serves a bound UDP socket in batches (recvmmsg/sendmmsg, one onBatch call per batch). The fd
+ * is the helper's from this call on, also when it throws (it is closed then). Throws TypeError
+ * (not a datagram socket, onBatch not a function) or NativeSocketError.
+ */
+export function udpServe(fd: number, onBatch: UdpOnBatch): UdpBatchHandle {
+  return load().udpServe(fd, onBatch);
 }
 
 export function isNativeSocketError(e: unknown): e is NativeSocketError {

@@ -18,11 +18,14 @@ export function createNativeSocketFactory(device: string | null): SocketFactory 
   return {
     device,
     async udpListener(spec: ListenSpec): Promise<dgram.Socket> {
-      const fd = createSocket({
+      return adoptUdp(this.udpListenerFd!(spec), spec.family);
+    },
+
+    udpListenerFd(spec: ListenSpec): number {
+      return createSocket({
         family: spec.family, type: 'udp', device, address: spec.address, port: spec.port,
         reuseAddr: true, v6Only: spec.family === 6,
       });
-      return adoptUdp(fd, spec.family);
     },
 
     async tcpListener(spec: ListenSpec, backlog: number): Promise<net.Server> {

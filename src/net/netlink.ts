@@ -12,6 +12,8 @@
 // one bug away from taking the resolver down. A message that is cut short, or whose attributes
 // do not add up, is skipped; a header whose length leaves the datagram ends the walk.
 
+import { formatIpv6 } from './sockaddr.js';
+
 export type NetlinkEvent =
   | {
       readonly kind: 'link';
@@ -179,38 +181,4 @@ function attributes(buf: Buffer): Map<number, Buffer> | null {
 function cString(buf: Buffer): string {
   const end = buf.indexOf(0);
   return buf.toString('utf8', 0, end < 0 ? buf.length : end);
-}
-
-/**
- * 16 bytes as inet_ntop(3) and Node write them (RFC 5952): lowercase hex without leading
- * zeros, the longest run of two or more zero groups (the first of equal runs) as "::", and
- * the IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) forms in dotted quads.
- */
-export function formatIpv6(b: Buffer): string {
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push(b.readUInt16BE(i));
-  let bestAt = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestLen < 2) bestAt = -1;
-  const quad = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  if (bestAt === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
-    return bestLen === 6 ? `::${quad}` : `::ffff:${quad}`;
-  }
-  if (bestAt < 0) return words.map((w) => w.toString(16)).join(':');
-  const head = words.slice(0, bestAt).map((w) => w.toString(16)).join(':');
-  const tail = words.slice(bestAt + bestLen).map((w) => w.toString(16)).join(':');
-  return `${head}::${tail}`;
 }

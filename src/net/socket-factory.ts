@@ -23,6 +23,11 @@ export interface SocketFactory {
   readonly device: string | null;
   /** A UDP socket bound to address:port (SO_REUSEADDR), ready to receive. */
   udpListener(spec: ListenSpec): Promise<dgram.Socket>;
+  /**
+   * The same socket as a bare fd, for the batched listener (server/udp-batch.ts), which hands
+   * it to the native helper; the caller owns it. Absent where the helper is not used.
+   */
+  udpListenerFd?(spec: ListenSpec): number;
   /** A listening TCP server on address:port (SO_REUSEADDR). */
   tcpListener(spec: ListenSpec, backlog: number): Promise<net.Server>;
   /**

@@ -6,6 +6,7 @@ import net from 'node:net';
 import pino from 'pino';
 import { App } from '../../src/app.js';
 import type { Config, Endpoint } from '../../src/config/types.js';
+import { createNativeSocketFactory } from '../../src/net/native-factory.js';
 import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
 import { parseCidr, type Cidr } from '../../src/config/cidr.js';
 
@@ -72,9 +73,11 @@ export async function freePort(address = '127.0.0.1'): Promise<number> {
   throw new Error('no free port found in 20 tries');
 }
 
-export async function startInstance(config: Config): Promise<App> {
+/** An instance on loopback; `batched`: listeners from the native helper, UDP served in batches (server/udp-batch.ts). */
+export async function startInstance(config: Config, o: { batched?: boolean } = {}): Promise<App> {
   const plain = createPlainSocketFactory();
-  return App.start({ config, listenFactory: plain, upstreamFactory: plain, log: pino({ level: 'silent' }) });
+  const listen = o.batched ? createNativeSocketFactory(null) : plain;
+  return App.start({ config, listenFactory: listen, upstreamFactory: plain, log: pino({ level: 'silent' }) });
 }
 
 /** One UDP DNS exchange from a fresh socket; null on timeout. */

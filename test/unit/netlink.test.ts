@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { DeviceWatcher, type DeviceChange, type DeviceState, type NetlinkSource } from '../../src/net/device-watch.js';
-import { formatIpv6, parseNetlink, type NetlinkEvent } from '../../src/net/netlink.js';
+import { parseNetlink, type NetlinkEvent } from '../../src/net/netlink.js';
 
 // ---- recorded datagrams --------------------------------------------------------------------
 
@@ -274,32 +274,6 @@ describe('parseNetlink on synthesized messages', () => {
   });
 });
 
-describe('formatIpv6 writes addresses as Node does (RFC 5952)', () => {
-  it.each([
-    ['00000000000000000000000000000001', '::1'],
-    ['00000000000000000000000000000000', '::'],
-    ['fd000000000000000000000000000001', 'fd00::1'],
-    ['20010db8000000010000000000000001', '2001:db8:0:1::1'],
-    ['20010db8000000000001000000000001', '2001:db8::1:0:0:1'],
-    ['00000000000000000000ffff7f000001', '::ffff:127.0.0.1'],
-    ['fe80000000000000a8ad3cfffe63b7a0', 'fe80::a8ad:3cff:fe63:b7a0'],
-  ])('%s is %s', (hex, text) => {
-    expect(formatIpv6(Buffer.from(hex, 'hex'))).toBe(text);
-  });
-
-  it('matches net.SocketAddress on random addresses, zero runs included', () => {
-    const word = fc.oneof(fc.constant(0), fc.constant(0), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff }));
-    fc.assert(
-      fc.property(fc.array(word, { minLength: 8, maxLength: 8 }), (words) => {
-        const b = Buffer.alloc(16);
-        words.forEach((w, i) => b.writeUInt16BE(w, i * 2));
-        const full = words.map((w) => w.toString(16)).join(':');
-        expect(formatIpv6(b)).toBe(new net.SocketAddress({ address: full, family: 'ipv6' }).address);
-      }),
-      { numRuns: 3_000 },
-    );
-  });
-});
 
 // ---- the watcher -----------------------------------------------------------------------------
 
