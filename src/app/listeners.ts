@@ -149,7 +149,7 @@ export class ListenerSet {
       }
       const label = `${s.transport} ${this.where(s.endpoint)} (from systemd, ${s.fd.name})`;
       if (s.transport === 'udp') {
-        group.listeners.push(serveUdp(s.socket, label, handler, log));
+        group.listeners.push(serveUdpBatch(s.fd.fd, label, handler, log));
       } else {
         group.tcpServers.push(s.server);
         group.listeners.push(serveTcp(s.server, label, handler, limits, log));

@@ -1,17 +1,17 @@
 // Socket activation (sd_listen_fds(3)): when systemd starts us from vrf-resolver@NAME.socket it
 // passes the listening sockets as fds 3, 4, ... and says so in LISTEN_FDS, LISTEN_PID and
-// LISTEN_FDNAMES. We adopt them instead of binding our own listeners: dgram bind({fd}) and
+// LISTEN_FDNAMES. We adopt them instead of binding our own listeners: a UDP socket's fd goes to
+// the native helper, which serves it in batches (server/udp-batch.ts), a TCP one to
 // server.listen({fd}).
 //
-// Node needs each socket's type and family before it adopts it (a udp4 dgram socket cannot
-// reply to an IPv6 client), so the native helper asks the kernel (SO_TYPE, SO_DOMAIN,
+// Each socket's type and family must be known before it is adopted, so the native helper asks
+// the kernel (SO_TYPE, SO_DOMAIN,
 // getsockname, SO_BINDTODEVICE). The device check matters: a socket unit without
 // BindToDevice= would quietly serve the default VRF in place of the instance's.
 
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { ResolverError } from '../errors.js';
-import { listenFdInfo as nativeListenFdInfo, type ListenFdInfo } from '../native/binding.js';
+import { closeFd, listenFdInfo as nativeListenFdInfo, type ListenFdInfo } from '../native/binding.js';
 import type { Endpoint } from '../config/types.js';
 
 /** sd_listen_fds(3): the first passed descriptor. */
@@ -24,7 +24,8 @@ export interface PassedFd {
 }
 
 export type ActivatedSocket =
-  | { readonly transport: 'udp'; readonly endpoint: Endpoint; readonly socket: dgram.Socket; readonly fd: PassedFd }
+  /** The fd itself: the listener hands it to the native helper (ListenerSet.adopt). */
+  | { readonly transport: 'udp'; readonly endpoint: Endpoint; readonly fd: PassedFd }
   | { readonly transport: 'tcp'; readonly endpoint: Endpoint; readonly server: net.Server; readonly fd: PassedFd };
 
 /**
@@ -62,15 +63,16 @@ export async function adoptListenFds(fds: readonly PassedFd[], opts: AdoptOption
   try {
     for (const { fd, endpoint } of checked) {
       if (endpoint.transport === 'udp') {
-        const socket = dgram.createSocket({ type: endpoint.family === 4 ? 'udp4' : 'udp6' });
-        socket.bind({ fd: fd.fd, exclusive: true }); // synchronous for an fd
-        out.push({ transport: 'udp', endpoint: endpoint.ep, socket, fd });
+        out.push({ transport: 'udp', endpoint: endpoint.ep, fd });
       } else {
         out.push({ transport: 'tcp', endpoint: endpoint.ep, server: await listenOnFd(fd.fd), fd });
       }
     }
   } catch (e) {
-    for (const s of out) (s.transport === 'udp' ? s.socket : s.server).close();
+    for (const s of out) {
+      if (s.transport === 'udp') closeFd(s.fd.fd);
+      else s.server.close();
+    }
     throw activationError(`cannot adopt a socket passed by systemd: ${(e as Error).message}`, e);
   }
   return out;
