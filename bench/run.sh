@@ -3,8 +3,11 @@
 #
 #   sudo bench/run.sh            # ~4 minutes; prints a Markdown table, writes bench/results/
 #
-# 1. Cache hits:   100 names, repeated; each resolver forwards to one upstream and is warmed first.
-# 2. Cache misses: a unique name per query (n1..nN.bench.test, answered by a wildcard upstream).
+# 1. Cache hits:   HIT_NAMES names, repeated; each resolver forwards to one upstream and is warmed first.
+# 2. Cache misses: a unique name per query (n1..nN.bench.test, answered by a wildcard upstream),
+#    sent at MISS_QPS, a rate every server here sustains: a forwarder driven past what it can
+#    forward spends CPU on queries it never answers, and its cost per answered query then
+#    measures the overload, not the work of a miss.
 # 3. vrf-resolver RSS after loading FILL_NAMES distinct names (CacheMaxEntries=200000).
 #
 # Everything listens on 127.0.0.1/127.0.0.2; nothing leaves the host and no system resolver is
@@ -21,6 +24,7 @@
 #   MAX_QPS [200000]     dnsperf -Q                  OUTSTANDING [100] dnsperf -q
 #   SERVER_CPU [1]       LOADGEN_CPU [0]             PORT_BASE [15300] ports PORT_BASE+1..+4, +99
 #   MISS_NAMES [1500000] unique names for test 2     FILL_NAMES [100000] names for test 3
+#   HIT_NAMES [1000]     names for test 1            MISS_QPS [5000]   dnsperf -Q for test 2
 #   PROFILE [auto]       1: always, 0: never, auto: when vrf-resolver is slower than dnsmasq on hits,
 #                        run one more hit run under `node --cpu-prof` and print the top self-time
 #   VRF_MAIN [dist/main.js]  the vrf-resolver entry point to benchmark
@@ -39,7 +43,8 @@ LOADGEN_CPU=${LOADGEN_CPU:-0}
 PORT_BASE=${PORT_BASE:-15300}
 MISS_NAMES=${MISS_NAMES:-1500000}
 FILL_NAMES=${FILL_NAMES:-100000}
-HIT_NAMES=100
+HIT_NAMES=${HIT_NAMES:-1000}
+MISS_QPS=${MISS_QPS:-5000}
 PROFILE=${PROFILE:-auto}
 VRF_MAIN=${VRF_MAIN:-$ROOT/dist/main.js}
 TESTS=${TESTS:-hit,miss,fill}
@@ -165,7 +170,8 @@ EOF
 }
 
 # One dnsperf run; prints "qps avg_ms p50_ms p99_ms lost_pct completed srv_cpu_pct busy_srv_core_pct
-# busy_gen_core_pct usr_us_per_query sys_us_per_query".
+# busy_gen_core_pct usr_us_per_query sys_us_per_query core_us_per_query" (the last: everything the
+# server's core did, the server's softirq work included, per completed query).
 dnsperf_run() { # tag addr port queryfile pid extra-args...
   local tag=$1 addr=$2 port=$3 qf=$4 pid=$5; shift 5
   local out=$TMP/$tag.dnsperf u0 u1 k0 k1 h0 h1 s0 s1 l0 l1 t0 t1 start end
@@ -187,9 +193,9 @@ dnsperf_run() { # tag addr port queryfile pid extra-args...
     END {
       p50 = p99 = 0; acc = 0
       for (us = 0; us <= max; us++) { acc += h[us]; if (!p50 && acc >= 0.5 * n) p50 = us; if (!p99 && acc >= 0.99 * n) { p99 = us; break } }
-      printf "%s %.3f %.3f %.3f %s %s %.0f %.0f %.0f %.1f %.1f\n", qps, avg * 1000, p50 / 1000, p99 / 1000, lost, done,
+      printf "%s %.3f %.3f %.3f %s %s %.0f %.0f %.0f %.1f %.1f %.1f\n", qps, avg * 1000, p50 / 1000, p99 / 1000, lost, done,
         100 * (ut + kt) / hz / wall, ht ? 100 * hb / ht : 0, lt ? 100 * lb / lt : 0,
-        done ? 1e6 * ut / hz / done : 0, done ? 1e6 * kt / hz / done : 0
+        done ? 1e6 * ut / hz / done : 0, done ? 1e6 * kt / hz / done : 0, done ? 1e6 * hb / hz / done : 0
     }' "$out"
   rm -f "$out"
 }
@@ -205,15 +211,15 @@ stop_resolver() { # pid name port
 
 : >"$RESULTS/dnsperf.raw"; : >"$RESULTS/resolvers.raw"
 declare -A HIT MISS
-ROW() { printf '| %s | %s | %s | %s | %s | %s%% | %s%% | %s | %s%% / %s%% | %s |\n' "$@"; }
-fmt_row() { # name "qps avg p50 p99 lost done srvcpu hostsrv hostgen" rss
-  local name=$1 rss=$3 qps avg p50 p99 lost done scpu hs hg uq kq
-  read -r qps avg p50 p99 lost done scpu hs hg uq kq <<<"$2"
+ROW() { printf '| %s | %s | %s | %s | %s | %s%% | %s%% | %s | %s | %s%% / %s%% | %s |\n' "$@"; }
+fmt_row() { # name "qps avg p50 p99 lost done srvcpu hostsrv hostgen usr sys core" rss
+  local name=$1 rss=$3 qps avg p50 p99 lost done scpu hs hg uq kq cq
+  read -r qps avg p50 p99 lost done scpu hs hg uq kq cq <<<"$2"
   ROW "$name" "$(printf '%.0f' "$qps")" "$avg" "$p50" "$p99" "$lost" "$scpu" \
-    "$(awk -v u="$uq" -v k="$kq" 'BEGIN {printf "%.1f (%.1f+%.1f)", u + k, u, k}')" "$hs" "$hg" "$rss"
+    "$(awk -v u="$uq" -v k="$kq" 'BEGIN {printf "%.1f (%.1f+%.1f)", u + k, u, k}')" "$cq" "$hs" "$hg" "$rss"
 }
-HDR='| resolver | qps | avg ms | p50 ms | p99 ms | lost | server CPU | CPU µs/query (usr+sys) | core busy srv / gen | RSS MiB |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
+HDR='| resolver | qps | avg ms | p50 ms | p99 ms | lost | server CPU | CPU µs/query (usr+sys) | core µs/query | core busy srv / gen | RSS MiB |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
 
 if [[ ,$TESTS, == *,hit,* ]]; then
   log "test 1: cache hits ($HIT_NAMES names, ${DURATION}s each)"
@@ -235,13 +241,13 @@ if [[ ,$TESTS, == *,hit,* ]]; then
 fi
 
 if [[ ,$TESTS, == *,miss,* ]]; then
-  log "test 2: cache misses (unique names, ${DURATION}s each)"
+  log "test 2: cache misses (unique names at $MISS_QPS q/s, ${DURATION}s each)"
   MISS_TABLE=$HDR$'\n'
-  MISS_TABLE+=$(fmt_row "upstream (direct)" "$(dnsperf_run miss-upstream $UP_ADDR "$UP_PORT" "$MISSQ" "$UP_PID" -n 1)" "-")$'\n'
+  MISS_TABLE+=$(fmt_row "upstream (direct)" "$(QPS=$MISS_QPS dnsperf_run miss-upstream $UP_ADDR "$UP_PORT" "$MISSQ" "$UP_PID" -n 1)" "-")$'\n'
   for r in "${RESOLVERS[@]}"; do
     start_resolver "$r"
     r0=$(rss_kib "$RES_PID")
-    res=$(dnsperf_run "miss-$r" $LISTEN "${PORT[$r]}" "$MISSQ" "$RES_PID" -n 1)
+    res=$(QPS=$MISS_QPS dnsperf_run "miss-$r" $LISTEN "${PORT[$r]}" "$MISSQ" "$RES_PID" -n 1)
     r2=$(rss_kib "$RES_PID")
     MISS[$r]=$res
     log "  $r: $res"
@@ -307,7 +313,7 @@ snapshot_host end
     echo "$HIT_TABLE"; echo
   fi
   if [[ -n ${MISS_TABLE:-} ]]; then
-    echo "## 2. Cache misses (unique names, at most one pass over $MISS_NAMES; RSS: start → after run)"; echo
+    echo "## 2. Cache misses (unique names at $MISS_QPS q/s, at most one pass over $MISS_NAMES; RSS: start → after run)"; echo
     echo "$MISS_TABLE"; echo
   fi
   if [[ -n ${FILL_TABLE:-} ]]; then
@@ -320,6 +326,7 @@ snapshot_host end
   fi
   echo "server CPU: the resolver's CPU time over the run, in % of one core (100% = saturated)."
   echo "CPU µs/query: the resolver's user+system CPU time divided by completed queries (robust when the load generator is the bottleneck)."
+  echo "core µs/query: everything the server's core did (the server's softirq work included) per completed query."
   echo "core busy: all processes on the server core / on the load-generator core (others' jobs included)."
   echo "Load average at start and end: $(grep -A1 '^== start' "$RESULTS/host.raw" | tail -1 | sed 's/.*load average: //') / $(uptime | sed 's/.*load average: //')"
 } >"$RESULTS/latest.md"

@@ -11,8 +11,12 @@
 //     step adds the loopbacks a moment later) waits for it;
 //   - an address added: listeners waiting for it open.
 // Upstream sockets are made per exchange and bound by name, so they follow by themselves.
-// Socket-activated listeners are systemd's and are not re-opened here: the socket unit's
-// BindToDevice= stops and starts them with the device (README, "Following the device").
+// Socket-activated listeners are systemd's and cannot be re-opened here. The socket unit's
+// BindToDevice= stops it when the device goes, but systemd refuses to start a socket again while
+// its service runs ("Socket service ... already active, refusing", seen in the VM lab), and this
+// process would keep running on dead sockets. So a socket-activated instance stops when its
+// device goes (or comes back as another device): the socket unit, wanted by the device too,
+// listens again when the device is back, and the next query starts the service.
 
 import type { Logger } from 'pino';
 import type { App } from '../app.js';
@@ -23,6 +27,8 @@ export interface FollowHooks {
   readonly onRebound?: () => Promise<void>;
   /** Anything status shows changed (systemd's STATUS= line). */
   readonly onChange?: () => void;
+  /** Socket activation: the device of systemd's sockets is gone, so is every listener; stop the process. */
+  readonly onSocketsLost?: (why: string) => void;
 }
 
 export class DeviceFollower {
@@ -117,9 +123,12 @@ export class DeviceFollower {
     const app = this.app!;
     const { log, device } = this;
     if (app.socketActivated) {
-      if (change.type === 'gone' || change.type === 'appeared') {
-        log.warn({ device, change: change.type, ifindex: change.ifindex },
-          `${device} ${change.type === 'gone' ? 'is gone' : 'is back'}: the listeners are systemd's (socket activation); its socket unit follows the device, not this process`);
+      if ((change.type === 'gone' && change.ifindex === this.bound) || (change.type === 'appeared' && change.ifindex !== this.bound)) {
+        const why = `${device} ${change.type === 'gone' ? 'is gone' : 'was created again'}: systemd's sockets (socket activation) are bound to the old device`;
+        log.warn({ device, change: change.type, ifindex: change.ifindex, oldIfindex: this.bound },
+          `${why}; stopping, so that vrf-resolver@${device}.socket listens again when ${device} is back and the next query starts the service`);
+        this.bound = null;
+        this.hooks.onSocketsLost?.(why);
       }
       return;
     }

@@ -71,9 +71,12 @@ async function run(load: LoadOptions): Promise<number> {
   process.on('SIGHUP', onHup);
   // SIGTERM and SIGINT too, before anything starts: a stop that comes while the control plane
   // or the watchers are still starting must stop gracefully, not by the signal's default action.
-  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+  // Also a stop from inside: a socket-activated instance whose device went (app/follow.ts).
+  let stopFromInside: (reason: string) => void = () => undefined;
+  const stopSignal = new Promise<{ signal?: NodeJS.Signals; reason?: string }>((resolve) => {
+    process.once('SIGTERM', () => resolve({ signal: 'SIGTERM' }));
+    process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));
+    stopFromInside = (reason) => resolve({ reason });
   });
   let stopRequested = false;
   void stopSignal.then(() => (stopRequested = true));
@@ -131,15 +134,19 @@ async function run(load: LoadOptions): Promise<number> {
   // neither failing stops it), closed first when stopping.
   const plane = await startControlPlane({ app, log, version: packageVersion(), startedAtMs, listenFactory });
   started = { app, plane };
-  follower?.attach(app, { onRebound: () => plane.rebindMetrics(), onChange: () => notifier.status(statusLine(app)) });
+  follower?.attach(app, {
+    onRebound: () => plane.rebindMetrics(),
+    onChange: () => notifier.status(statusLine(app)),
+    onSocketsLost: (why) => stopFromInside(why),
+  });
   const upstreamFile = followUpstreamFile({ app, plane, notifier, load, log, serialize: (job) => void (reloads = reloads.then(job)) });
 
-  const signal = await stopSignal;
+  const stop = await stopSignal;
   notifier.stopping();
   stopWatchdog();
   clearInterval(statusTimer);
   upstreamFile.close();
-  log.info({ signal }, 'stopping');
+  log.info(stop, 'stopping');
   await reloads; // a reload in progress finishes first
   process.off('SIGHUP', onHup);
   follower?.close();

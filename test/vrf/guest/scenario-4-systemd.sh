@@ -6,7 +6,8 @@
 #   start without loopback addresses on mgmt (ensure-loopback adds them), Type=notify READY,
 #   DNS inside mgmt, the unit's own cgroup and sandbox, the journal and its -p filter,
 #   reload (good and broken config), watchdog restart after SIGSTOP, stop; socket activation
-#   with the drop-in `install.sh socket mgmt` writes; vrf-resolver@default beside the mgmt
+#   with the drop-in `install.sh socket mgmt` writes, and mgmt re-created under it (the service
+#   stops itself, the socket listens again); vrf-resolver@default beside the mgmt
 #   instance; and the VRF device deleted and created again: the process follows it (no
 #   BindsTo=), vrf-resolver-net@mgmt adds the loopbacks again, the cache survives.
 
@@ -232,6 +233,14 @@ stop_unit() { # UNIT
 check "systemctl stop: inactive, result success, 'stopped' logged" stop_unit "$U"
 check "no answer inside mgmt once stopped" expect_no_answer mgmt 127.0.0.1 which.lab.test A NOREPLY
 
+# mgmt made again (the network configuration's part: the VRF and its port; not the loopbacks).
+recreate() {
+  ip link add mgmt type vrf table 1000 && ip link set mgmt up &&
+    ip link set mgmt-up master mgmt && ip link set mgmt-up up || return 1
+  ip addr replace 10.53.0.1/24 dev mgmt-up
+  ip -6 addr replace fd53::1/64 dev mgmt-up nodad
+}
+
 # ---- socket activation ----
 
 socket_enabled() {
@@ -273,6 +282,28 @@ restart_answers() {
   [ "$pid1" != "$pid0" ] && unit_is "$S" active
 }
 check "a query sent during systemctl restart is answered (the socket stays open)" restart_answers
+
+# The sockets are systemd's. The device deleted: BindToDevice= stops the socket unit, and the
+# service stops itself (exit 0: its sockets are dead, and systemd would refuse to start the socket
+# again while it runs). The device back: the socket listens again (enabled, it is in the device's
+# .wants/), and the next query starts the service.
+socket_follows() {
+  local pid
+  pid=$(uprop "$U" MainPID)
+  ls -l "/etc/systemd/system/$DEV.wants/"
+  test -L "/etc/systemd/system/$DEV.wants/$S" || return 1
+  ip link del mgmt || return 1
+  wait_for 60 unit_is "$U" inactive || return 1
+  echo "after ip link del mgmt: $S $(uprop "$S" ActiveState)/$(uprop "$S" SubState), $U $(uprop "$U" ActiveState) Result=$(uprop "$U" Result)"
+  journal_has "$U" "mgmt is gone: systemd's sockets" || return 1
+  [ "$(uprop "$U" Result)" = success ] || return 1
+  recreate || return 1
+  wait_for 60 unit_is "$S" active listening || return 1
+  expect_answer mgmt 127.0.0.1 which.lab.test A 10.53.0.53 +time=90 +tries=1 || return 1
+  echo "MainPID $pid -> $(uprop "$U" MainPID)"
+  unit_is "$U" active running && [ "$(uprop "$U" MainPID)" != "$pid" ]
+}
+check "socket activation, mgmt deleted: the service stops itself; created again: the socket listens (the device wants it) and a query starts the service" socket_follows
 
 socket_stop() {
   sctl disable --now "$S" || return 1
@@ -390,12 +421,6 @@ check "ip link del mgmt: the service keeps running (same MainPID) and logs that 
 
 # mgmt made again at once, as ifreload or a script does: answers resume (no unit restart, so no
 # stop/start race), the loopbacks come back from vrf-resolver-net@mgmt (the device's .wants/).
-recreate() {
-  ip link add mgmt type vrf table 1000 && ip link set mgmt up &&
-    ip link set mgmt-up master mgmt && ip link set mgmt-up up || return 1
-  ip addr replace 10.53.0.1/24 dev mgmt-up
-  ip -6 addr replace fd53::1/64 dev mgmt-up nodad
-}
 answers_again() {
   local i
   for i in $(seq 1 120); do
