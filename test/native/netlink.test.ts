@@ -167,7 +167,7 @@ function deleteNamespace(name: string): void {
 }
 
 function transpile(): void {
-  for (const rel of ['errors.ts', 'clock.ts', 'native/binding.ts', 'net/netlink.ts', 'net/device-watch.ts']) {
+  for (const rel of ['errors.ts', 'clock.ts', 'native/binding.ts', 'net/netlink.ts', 'net/sockaddr.ts', 'net/device-watch.ts']) {
     const outText = ts.transpileModule(readFileSync(join(ROOT, 'src', rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     }).outputText;
