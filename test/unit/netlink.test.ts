@@ -314,7 +314,8 @@ interface Harness {
   logs: string[];
 }
 
-function harness(device: string): Harness {
+/** A watcher on a fake socket; `listener` replaces the one that records changes and states. */
+function harness(device: string, listener?: (change: DeviceChange) => void): Harness {
   const fake = new FakeNetlink();
   const changes: DeviceChange[] = [];
   const states: DeviceState[] = [];
@@ -322,10 +323,11 @@ function harness(device: string): Harness {
   const logs: string[] = [];
   const watcher = new DeviceWatcher(
     device,
-    (change, state) => {
-      changes.push(change);
-      states.push(state);
-    },
+    listener ??
+      ((change, state) => {
+        changes.push(change);
+        states.push(state);
+      }),
     (onData) => {
       fake.onData = onData;
       return fake;
@@ -601,14 +603,10 @@ describe('DeviceWatcher', () => {
       h.clock.advance(10_000);
       expect(h.fake.dumps).toEqual(['link', 'addr', 'link']);
 
-      const fake = new FakeNetlink();
       const seen: DeviceChange[] = [];
-      const w = new DeviceWatcher('mgmt', (c) => {
+      const { watcher: w, fake } = harness('mgmt', (c) => {
         seen.push(c);
         w.close();
-      }, (onData) => {
-        fake.onData = onData;
-        return fake;
       });
       const s = w.start();
       fake.feed(done(1));
@@ -620,14 +618,10 @@ describe('DeviceWatcher', () => {
     });
 
     it('a throwing listener does not stop the batch; the first error is thrown after it', async () => {
-      const fake = new FakeNetlink();
       const seen: string[] = [];
-      const w = new DeviceWatcher('mgmt', (c) => {
+      const { watcher: w, fake } = harness('mgmt', (c) => {
         seen.push(c.type);
         throw new Error(`listener failed on ${c.type}`);
-      }, (onData) => {
-        fake.onData = onData;
-        return fake;
       });
       const s = w.start();
       fake.feed(done(1));

@@ -256,11 +256,16 @@ describe('UpstreamFileFollower', () => {
     r?.follower.close();
     r = undefined;
   });
+  /** mgmt.resolv holding `content`, followed by a new rig (r) listening on `listen`; the file's path. */
+  const watch = (content: string, listen = '127.0.0.1:5300'): string => {
+    const file = join(dir, 'mgmt.resolv');
+    writeFileSync(file, content);
+    r = rig({ flags: { resolvConf: file, listen: [listen] } });
+    return file;
+  };
 
   it('an atomic rename with other servers is applied, and logged with the old and new lists', async () => {
-    const file = join(dir, 'mgmt.resolv');
-    writeFileSync(file, 'nameserver 192.0.2.1\n');
-    r = rig({ flags: { resolvConf: file, listen: ['127.0.0.1:5300'] } });
+    const file = watch('nameserver 192.0.2.1\n');
     expect(r.follower.followed).toBe(file);
     expect(r.follower.directories).toEqual([dir]);
     atomic(file, '# dhclient\nnameserver 192.0.2.2\nnameserver 2001:db8::2\n');
@@ -272,18 +277,14 @@ describe('UpstreamFileFollower', () => {
   });
 
   it('an in-place write (truncate, then write) is seen too', async () => {
-    const file = join(dir, 'mgmt.resolv');
-    writeFileSync(file, 'nameserver 192.0.2.1\n');
-    r = rig({ flags: { resolvConf: file, listen: ['127.0.0.1:5300'] } });
+    const file = watch('nameserver 192.0.2.1\n');
     writeFileSync(file, 'nameserver 192.0.2.3\n');
     await until('the change applied', () => r!.applied.length === 1);
     expect(servers(r.current())).toEqual(['192.0.2.3']);
   });
 
   it('the same servers with other comments: nothing is applied; in another order: applied (the preference changed)', async () => {
-    const file = join(dir, 'mgmt.resolv');
-    writeFileSync(file, 'nameserver 192.0.2.1\nnameserver 192.0.2.2\n');
-    r = rig({ flags: { resolvConf: file, listen: ['127.0.0.1:5300'] } });
+    const file = watch('nameserver 192.0.2.1\nnameserver 192.0.2.2\n');
     await until('the first check', () => r!.lines(SAME).length === 1); // the check at start
     atomic(file, '# renewed lease\nsearch example.net\nnameserver 192.0.2.1 # primary\nnameserver 192.0.2.2\n');
     await until('the rewrite checked', () => r!.lines(SAME).length === 2);
@@ -294,9 +295,7 @@ describe('UpstreamFileFollower', () => {
   });
 
   it('deleted, garbage, binary, huge, a directory, a FIFO, a loop to ourselves: one warn line each, the old list stays; good again: applied', async () => {
-    const file = join(dir, 'mgmt.resolv');
-    writeFileSync(file, 'nameserver 192.0.2.1\n');
-    r = rig({ flags: { resolvConf: file, listen: ['127.0.0.1:53'] } });
+    const file = watch('nameserver 192.0.2.1\n', '127.0.0.1:53');
     const warns = (): string[] => r!.lines(UNUSABLE).map((l) => String(l['why']));
     const expectWarn = async (n: number, why: RegExp): Promise<void> => {
       await until(`warn ${n}`, () => warns().length === n);
@@ -334,9 +333,7 @@ describe('UpstreamFileFollower', () => {
   });
 
   it('good again with the servers it had: an info line, nothing to apply', async () => {
-    const file = join(dir, 'mgmt.resolv');
-    writeFileSync(file, 'nameserver 192.0.2.1\n');
-    r = rig({ flags: { resolvConf: file, listen: ['127.0.0.1:5300'] } });
+    const file = watch('nameserver 192.0.2.1\n');
     rmSync(file);
     await until('warned', () => r!.lines(UNUSABLE).length === 1);
     atomic(file, 'nameserver 192.0.2.1\n');
@@ -399,9 +396,7 @@ describe('UpstreamFileFollower', () => {
   });
 
   it('a SIGHUP that changes nothing keeps the watch as it was', async () => {
-    const file = join(dir, 'mgmt.resolv');
-    writeFileSync(file, 'nameserver 192.0.2.1\n');
-    r = rig({ flags: { resolvConf: file, listen: ['127.0.0.1:5300'] } });
+    const file = watch('nameserver 192.0.2.1\n');
     r.hup();
     await new Promise((res) => setTimeout(res, 100));
     expect(r.lines('following the ResolvConf file')).toHaveLength(1);
@@ -432,9 +427,7 @@ describe('UpstreamFileFollower', () => {
   });
 
   it('a burst of writes is one check and at most one apply', async () => {
-    const file = join(dir, 'mgmt.resolv');
-    writeFileSync(file, 'nameserver 192.0.2.1\n');
-    r = rig({ flags: { resolvConf: file, listen: ['127.0.0.1:5300'] } });
+    const file = watch('nameserver 192.0.2.1\n');
     await until('the first check', () => r!.lines(SAME).length === 1);
     for (let i = 0; i < 50; i++) writeFileSync(file, `nameserver 192.0.2.${(i % 3) + 100}\n`);
     await until('applied', () => r!.applied.length >= 1);
