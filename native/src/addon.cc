@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vrf::InitListenFd(env, exports);
   vrf::InitNetlink(env, exports);
   vrf::InitUdpBatch(env, exports);
+  vrf::InitUdpExchange(env, exports);
   return exports;
 }
 

@@ -11,7 +11,7 @@
 
 namespace vrf {
 
-// socket.cc: createSocket(opts) -> fd, closeFd(fd), clearReuseAddr(fd).
+// socket.cc: createSocket(opts) -> fd, closeFd(fd).
 void InitSocket(Napi::Env env, Napi::Object exports);
 
 // notify.cc: sdNotify(path, message), one datagram to $NOTIFY_SOCKET (sd_notify(3)).
@@ -28,6 +28,10 @@ void InitNetlink(Napi::Env env, Napi::Object exports);
 // udp_batch.cc: udpServe(fd, onBatch) -> { data, lengths, addrs, sendTo(reply, addr), close() },
 // a UDP listener's socket read with recvmmsg and answered with sendmmsg, a batch per JS call.
 void InitUdpBatch(Napi::Env env, Napi::Object exports);
+
+// udp_exchange.cc: udpExchanger(device, onReplies) -> { open(), finish(), close(), ... }, the
+// sockets of upstream UDP exchanges (one per query, random port), read in batches.
+void InitUdpExchange(Napi::Env env, Napi::Object exports);
 
 // info[0] as a file descriptor: a non-negative integer that fits an int, else a TypeError
 // "<fn>: fd must be a non-negative integer".

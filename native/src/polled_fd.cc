@@ -59,6 +59,10 @@ void PollClose(PolledFd* p) {
   PolledFd::Release(p);
 }
 
+void PollUnref(PolledFd* p) {
+  if (p->poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(p->poll_));
+}
+
 void PollAbandon(PolledFd* p) {
   PollClose(p);
   PolledFd::MaybeDelete(p);

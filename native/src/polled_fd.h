@@ -50,6 +50,7 @@ class PolledFd {
 
   friend void PollStart(Napi::Env, PolledFd*, Napi::Object, Napi::Function, const char*, const napi_type_tag*);
   friend void PollClose(PolledFd*);
+  friend void PollUnref(PolledFd*);
   friend void PollAbandon(PolledFd*);
   static void MaybeDelete(PolledFd* p);
   static void Release(PolledFd* p);
@@ -64,6 +65,10 @@ class PolledFd {
 // thrown: the caller must not touch p after a throw.
 void PollStart(Napi::Env env, PolledFd* p, Napi::Object handle, Napi::Function callback, const char* resource,
                const napi_type_tag* tag);
+
+// After PollStart: the poll handle no longer keeps the event loop alive (uv_unref), for a
+// socket that only matters while something else (a timer of each exchange) is pending.
+void PollUnref(PolledFd* p);
 
 // Idempotent; safe from inside the callback (the handle is only released in the close
 // callback, on a later turn of the loop).

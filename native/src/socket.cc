@@ -1,7 +1,7 @@
 // createSocket(opts) -> fd: one socket with the options a VRF-bound DNS server needs, in the
 // order the kernel needs them, handed to Node to adopt (dgram bind({fd}), server.listen({fd}),
-// new net.Socket({fd})). closeFd(fd) releases one that Node did not adopt. clearReuseAddr(fd)
-// turns SO_REUSEADDR off again on a socket Node has adopted.
+// new net.Socket({fd})). closeFd(fd) releases one that Node did not adopt. Upstream UDP
+// sockets are made elsewhere (udp_exchange.cc): Node never adopts them.
 //
 // Order: socket(SOCK_NONBLOCK|SOCK_CLOEXEC) -> SO_BINDTODEVICE -> SO_REUSEADDR / IPV6_V6ONLY
 // -> bind() -> listen(). The device comes before bind() because addresses that
@@ -200,30 +200,11 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// libuv's uv_udp_open() sets SO_REUSEADDR on every UDP fd Node adopts. On Linux that lets any
-// local process, of any user, bind the same port with SO_REUSEADDR and take the datagrams
-// meant for it (udp_lib_lport_inuse() checks sk_reuse on both sockets, not the owner). For an
-// upstream exchange socket that would let a local process steal or watch our replies, and
-// its random port (RFC 5452 section 9.2) would protect nothing. The kernel checks the flag when
-// the *other* socket binds, so turning it off after adoption closes that door.
-Napi::Value ClearReuseAddr(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const int fd = FdArg(env, info[0], "clearReuseAddr");
-  int zero = 0;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof zero) != 0) {
-    ErrorContext ctx;
-    ctx.option = "SO_REUSEADDR";
-    throw SystemError(env, errno, "setsockopt", ctx);  // the fd stays Node's: never closed here
-  }
-  return env.Undefined();
-}
-
 }  // namespace
 
 void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("createSocket", Napi::Function::New(env, CreateSocket, "createSocket"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
-  exports.Set("clearReuseAddr", Napi::Function::New(env, ClearReuseAddr, "clearReuseAddr"));
 }
 
 }  // namespace vrf

@@ -31,7 +31,9 @@ export interface CreateSocketOptions {
 export type NativeSyscall =
   | 'socket' | 'setsockopt' | 'bind' | 'listen' | 'close' | 'sendto' | 'getsockopt' | 'getsockname' | 'fcntl'
   // netlinkOpen: reading the socket, and libuv's poll handle on it
-  | 'recv' | 'uv_poll_init' | 'uv_poll_start';
+  | 'recv' | 'uv_poll_init' | 'uv_poll_start'
+  // udpExchanger
+  | 'epoll_create1' | 'epoll_ctl';
 
 /** What the helper throws when a system call fails: Node's SystemError shape plus a hint. */
 export interface NativeSocketError extends Error {
@@ -110,14 +112,43 @@ export interface UdpBatchHandle {
  */
 export type UdpOnBatch = (count: number, sendErrno: number) => ReadonlyArray<Buffer | null> | undefined;
 
+/**
+ * The sockets of upstream UDP exchanges, one per query on a random port, made and read by the
+ * helper (udpExchanger, native/src/udp_exchange.cc). The slots are rewritten by every batch:
+ * copy what is kept past onReplies.
+ */
+export interface UdpExchangerHandle {
+  /** Datagram i of a batch is data[i * slotBytes, + lengths[i]). */
+  readonly data: Buffer;
+  readonly lengths: Int32Array;
+  /** The exchange (the fd open() returned) datagram i reached. */
+  readonly fds: Int32Array;
+  /** 1 when datagram i came from the address and port its exchange's query went to. */
+  readonly fromPeer: Uint8Array;
+  readonly slotBytes: number;
+  /**
+   * A fresh socket (device set, no bind: the send picks a random port), `query` sent from it
+   * to address:port; returns its fd. Throws NativeSocketError (syscall 'socket',
+   * 'setsockopt', 'epoll_ctl' or 'sendto'; nothing left open) or TypeError on bad arguments.
+   */
+  open(family: 4 | 6, address: string, port: number, query: Buffer): number;
+  /** Closes an exchange's socket. TypeError for an fd that open() did not return or that is finished. */
+  finish(fd: number): void;
+  /** Closes every exchange socket and stops reading; onReplies is not called again. Idempotent. */
+  close(): void;
+}
+
+/** Called once per batch of `count` datagrams that reached exchange sockets. */
+export type UdpOnReplies = (count: number) => void;
+
 interface NativeAddon {
   createSocket(opts: CreateSocketOptions): number;
   closeFd(fd: number): void;
-  clearReuseAddr(fd: number): void;
   sdNotify(path: string, message: string): void;
   listenFdInfo(fd: number): ListenFdInfo;
   netlinkOpen(onData: NetlinkOnData): NetlinkHandle;
   udpServe(fd: number, onBatch: UdpOnBatch): UdpBatchHandle;
+  udpExchanger(device: string | null, onReplies: UdpOnReplies): UdpExchangerHandle;
 }
 
 /** The directory holding vrf-resolver's package.json, from src/native/ or dist/native/. */
@@ -185,15 +216,6 @@ export function closeFd(fd: number): void {
 }
 
 /**
- * Turns SO_REUSEADDR off on a socket Node has adopted (libuv turns it on for every UDP fd), so
- * no other local process can bind its port. Throws NativeSocketError (syscall 'setsockopt');
- * never closes the fd.
- */
-export function clearReuseAddr(fd: number): void {
-  load().clearReuseAddr(fd);
-}
-
-/**
  * Sends `message` as one datagram to the notification socket at `path` ($NOTIFY_SOCKET: a path,
  * or an abstract name starting with '@'), as sd_notify(3) does. Throws TypeError on a bad path
  * and NativeSocketError (syscall 'socket' or 'sendto', address = path) when sending fails.
@@ -229,6 +251,15 @@ export function netlinkOpen(onData: NetlinkOnData): NetlinkHandle {
  */
 export function udpServe(fd: number, onBatch: UdpOnBatch): UdpBatchHandle {
   return load().udpServe(fd, onBatch);
+}
+
+/**
+ * An exchanger for upstream UDP sockets bound to `device` (null: none). It does not keep the
+ * process alive by itself. Throws TypeError or NativeSocketError (syscall 'epoll_create1',
+ * 'uv_poll_init', 'uv_poll_start').
+ */
+export function udpExchanger(device: string | null, onReplies: UdpOnReplies): UdpExchangerHandle {
+  return load().udpExchanger(device, onReplies);
 }
 
 export function isNativeSocketError(e: unknown): e is NativeSocketError {

@@ -1,5 +1,6 @@
 // The production SocketFactory: every socket is made by the native helper, which sets
-// SO_BINDTODEVICE (when a device is given) *before* bind(), and Node adopts the finished fd.
+// SO_BINDTODEVICE (when a device is given) *before* bind(), and Node adopts the finished fd;
+// except upstream UDP exchanges, which the helper also sends and reads (udp-upstream.ts).
 // With device null the sockets still come from the helper, so the default VRF runs the same
 // code path as every other VRF.
 //
@@ -10,11 +11,13 @@
 import dgram from 'node:dgram';
 import { fstatSync } from 'node:fs';
 import net from 'node:net';
-import { clearReuseAddr, closeFd, createSocket } from '../native/binding.js';
-import { WILDCARD, connectWithin } from './plain-factory.js';
+import { closeFd, createSocket } from '../native/binding.js';
+import { connectWithin } from './plain-factory.js';
+import { NativeUdpExchanges } from './udp-upstream.js';
 import type { Family, ListenSpec, SocketFactory } from './socket-factory.js';
 
 export function createNativeSocketFactory(device: string | null): SocketFactory {
+  let exchanges: NativeUdpExchanges | null = null;
   return {
     device,
     async udpListener(spec: ListenSpec): Promise<dgram.Socket> {
@@ -36,19 +39,10 @@ export function createNativeSocketFactory(device: string | null): SocketFactory 
       return adoptServer(fd, backlog);
     },
 
-    async udpClient(family: Family): Promise<dgram.Socket> {
-      // Port 0: Linux picks a random free port from ip_local_port_range (RFC 5452 9.2).
-      const fd = createSocket({ family, type: 'udp', device, address: WILDCARD[family], port: 0, v6Only: family === 6 });
-      const sock = adoptUdp(fd, family);
-      // libuv has just turned SO_REUSEADDR on: off again, or another local process could bind
-      // this port too and receive our replies (native/src/socket.cc, clearReuseAddr).
-      try {
-        clearReuseAddr(fd);
-      } catch (e) {
-        sock.close();
-        throw e;
-      }
-      return sock;
+    udpExchange(family, address, port, query, onDatagram) {
+      // Socket, device, send and the replies' reading are the helper's (udp-upstream.ts). Its
+      // failures are known at once, so onError is never called.
+      return (exchanges ??= new NativeUdpExchanges(device)).open(family, address, port, query, onDatagram);
     },
 
     async tcpConnect(family: Family, address: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -79,7 +73,7 @@ function adoptUdp(fd: number, family: Family): dgram.Socket {
     // Synchronous for an fd: it throws if the fd cannot be adopted, else is bound on return.
     // exclusive: a cluster worker adopts it itself instead of asking the primary.
     // libuv's uv_udp_open sets SO_REUSEADDR on every UDP fd it adopts: the listeners ask for it
-    // anyway, udpClient turns it off again.
+    // anyway.
     sock.bind({ fd, exclusive: true });
   } catch (e) {
     sock.close();

@@ -5,7 +5,7 @@
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Family, ListenSpec, SocketFactory } from './socket-factory.js';
+import type { Family, ListenSpec, OnDatagram, SocketFactory, UdpExchangeSocket } from './socket-factory.js';
 
 /** The wildcard address an upstream UDP socket binds to (port 0: the kernel picks). */
 export const WILDCARD: Readonly<Record<Family, string>> = { 4: '0.0.0.0', 6: '::' };
@@ -15,10 +15,40 @@ export function createPlainSocketFactory(): SocketFactory {
     device: null,
     udpListener: (spec) => bindUdp(spec.family, spec.address, spec.port, true),
     tcpListener: (spec, backlog) => listenTcp(spec, backlog),
-    // Port 0: Linux picks a random free port from ip_local_port_range (RFC 5452 section 9.2).
-    udpClient: (family) => bindUdp(family, WILDCARD[family], 0, false),
+    udpExchange,
     tcpConnect: (family, address, port, timeoutMs) =>
       connectWithin(new net.Socket(), family, address, port, timeoutMs),
+  };
+}
+
+function udpExchange(
+  family: Family, address: string, port: number, query: Buffer, onDatagram: OnDatagram, onError: (e: Error) => void,
+): UdpExchangeSocket {
+  let sock: dgram.Socket | null = null;
+  let closed = false;
+  // Port 0: Linux picks a random free port from ip_local_port_range (RFC 5452 section 9.2).
+  bindUdp(family, WILDCARD[family], 0, false).then((s) => {
+    if (closed) {
+      s.close();
+      return;
+    }
+    sock = s;
+    s.on('message', (msg, rinfo) => onDatagram(msg, rinfo.port === port && rinfo.address === address));
+    s.on('error', onError);
+    s.send(query, port, address, (e) => {
+      if (e) onError(e);
+    });
+  }, onError);
+  return {
+    close() {
+      closed = true;
+      if (sock === null) return;
+      sock.removeAllListeners('message');
+      sock.removeAllListeners('error');
+      sock.on('error', () => {}); // a late ICMP error must not become an unhandled 'error'
+      sock.close();
+      sock = null;
+    },
   };
 }
 

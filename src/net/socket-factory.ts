@@ -18,6 +18,17 @@ export interface ListenSpec {
   readonly port: number;
 }
 
+/**
+ * A datagram that reached an upstream exchange's socket. `msg` is valid only during the call
+ * (copy what is kept); `fromPeer`: its source is the address and port the query went to.
+ */
+export type OnDatagram = (msg: Buffer, fromPeer: boolean) => void;
+
+/** An upstream exchange's socket. close() ends it: no more datagrams; idempotent. */
+export interface UdpExchangeSocket {
+  close(): void;
+}
+
 export interface SocketFactory {
   /** The device every socket is bound to, or null for the default VRF. */
   readonly device: string | null;
@@ -31,10 +42,16 @@ export interface SocketFactory {
   /** A listening TCP server on address:port (SO_REUSEADDR). */
   tcpListener(spec: ListenSpec, backlog: number): Promise<net.Server>;
   /**
-   * A UDP socket for one upstream exchange, bound to an ephemeral port that the kernel picks
-   * at random (RFC 5452 section 9.2: source port randomisation).
+   * One upstream UDP exchange: `query` sent to address:port from a fresh socket on a port the
+   * kernel picks at random (RFC 5452 section 9.2) that no other local socket can bind (no
+   * SO_REUSEADDR), every datagram that reaches it passed to onDatagram until close().
+   * `address` is in canonical form (upstream/server.ts), as the kernel reports a source.
+   * Throws when the socket cannot be made or the query not sent, if that is known at once;
+   * a failure found later (a send completing with an error) goes to onError.
    */
-  udpClient(family: Family): Promise<dgram.Socket>;
+  udpExchange(
+    family: Family, address: string, port: number, query: Buffer, onDatagram: OnDatagram, onError: (e: Error) => void,
+  ): UdpExchangeSocket;
   /** A TCP connection to an upstream server; resolves once connected. */
   tcpConnect(family: Family, address: string, port: number, timeoutMs: number): Promise<net.Socket>;
 }

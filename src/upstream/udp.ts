@@ -4,10 +4,9 @@
 // ones that are not the answer: from another address or port (spoofedReplies), or from the
 // server with a wrong ID or question (mismatchedReplies). Only a matching reply settles it.
 
-import type dgram from 'node:dgram';
 import { UpstreamError } from '../errors.js';
 import { replyMatches } from '../dns/message.js';
-import type { SocketFactory } from '../net/socket-factory.js';
+import type { SocketFactory, UdpExchangeSocket } from '../net/socket-factory.js';
 import type { Stats } from '../stats.js';
 import type { UpstreamServer } from './server.js';
 
@@ -16,47 +15,44 @@ export interface UdpExchange {
 }
 
 export function createUdpExchange(factory: SocketFactory, stats: Stats): UdpExchange {
-  return async (server, query, question, timeoutMs) => {
-    let sock: dgram.Socket;
-    try {
-      sock = await factory.udpClient(server.endpoint.family);
-    } catch (e) {
-      throw new UpstreamError('VR_ERR_UPSTREAM_NETWORK', server.label, `cannot open a UDP socket: ${(e as Error).message}`, { cause: e });
-    }
-    const id = query.readUInt16BE(0);
-    return new Promise<Buffer>((resolve, reject) => {
+  return (server, query, question, timeoutMs) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const id = query.readUInt16BE(0);
+      const { family, port } = server.endpoint;
       // No cap on stray datagrams: giving up would let a flood of forgeries beat the real reply.
       // Each costs a comparison; the attempt's timeout bounds the exchange.
       let settled = false;
+      let sock: UdpExchangeSocket | null = null;
       const done = (err: Error | null, reply?: Buffer) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        sock.removeAllListeners('message');
-        sock.on('error', () => {}); // a late ICMP error must not become an unhandled 'error'
-        sock.close();
+        sock?.close();
         if (err) reject(err);
         else resolve(reply!);
       };
+      const fail = (e: Error) => done(networkError(server, e));
       const timer = setTimeout(
         () => done(new UpstreamError('VR_ERR_UPSTREAM_TIMEOUT', server.label, `no reply within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      sock.on('message', (msg, rinfo) => {
-        if (rinfo.port !== server.endpoint.port || rinfo.address !== server.address) {
-          stats.spoofedReplies++;
-        } else if (!replyMatches(msg, id, question)) {
-          stats.mismatchedReplies++;
-        } else {
-          done(null, msg);
-        }
-      });
-      sock.on('error', (e) =>
-        done(new UpstreamError('VR_ERR_UPSTREAM_NETWORK', server.label, (e as NodeJS.ErrnoException).code ?? e.message, { cause: e })),
-      );
-      sock.send(query, server.endpoint.port, server.endpoint.address, (e) => {
-        if (e) done(new UpstreamError('VR_ERR_UPSTREAM_NETWORK', server.label, `send failed: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
-      });
+      try {
+        sock = factory.udpExchange(family, server.address, port, query, (msg, fromPeer) => {
+          if (!fromPeer) stats.spoofedReplies++;
+          else if (!replyMatches(msg, id, question)) stats.mismatchedReplies++;
+          // A copy: the factory may reuse msg's memory once we return (the helper's slots).
+          else done(null, Buffer.from(msg));
+        }, fail);
+      } catch (e) {
+        fail(e as Error);
+      }
+      if (settled) sock?.close(); // failed inside udpExchange, before sock was set
     });
-  };
+}
+
+/** A socket or send failure as the pool reports it: what failed and the errno name. */
+function networkError(server: UpstreamServer, e: Error): UpstreamError {
+  const { code, syscall } = e as NodeJS.ErrnoException;
+  const what = syscall === 'sendto' || syscall === 'send' ? 'send failed' : 'cannot open a UDP socket';
+  return new UpstreamError('VR_ERR_UPSTREAM_NETWORK', server.label, `${what}: ${code ?? e.message}`, { cause: e });
 }

@@ -73,11 +73,14 @@ export async function freePort(address = '127.0.0.1'): Promise<number> {
   throw new Error('no free port found in 20 tries');
 }
 
-/** An instance on loopback; `batched`: listeners from the native helper, UDP served in batches (server/udp-batch.ts). */
-export async function startInstance(config: Config, o: { batched?: boolean } = {}): Promise<App> {
-  const plain = createPlainSocketFactory();
-  const listen = o.batched ? createNativeSocketFactory(null) : plain;
-  return App.start({ config, listenFactory: listen, upstreamFactory: plain, log: pino({ level: 'silent' }) });
+/**
+ * An instance on loopback. `native`: every socket from the native helper, as in production
+ * (no device): UDP listeners served in batches (server/udp-batch.ts), upstream UDP exchanges
+ * made by the helper (net/udp-upstream.ts).
+ */
+export async function startInstance(config: Config, o: { native?: boolean } = {}): Promise<App> {
+  const factory = o.native ? createNativeSocketFactory(null) : createPlainSocketFactory();
+  return App.start({ config, listenFactory: factory, upstreamFactory: factory, log: pino({ level: 'silent' }) });
 }
 
 /** One UDP DNS exchange from a fresh socket; null on timeout. */

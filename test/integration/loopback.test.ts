@@ -17,7 +17,7 @@ afterEach(async () => {
 
 async function instance(
   upstreams: FakeUpstream[],
-  o: { tcpIdleTimeoutMs?: number; address?: string; staleSec?: number; staleClientTimeoutMs?: number; attemptTimeoutMs?: number; queryTimeoutMs?: number } = {},
+  o: { native?: boolean; tcpIdleTimeoutMs?: number; address?: string; staleSec?: number; staleClientTimeoutMs?: number; attemptTimeoutMs?: number; queryTimeoutMs?: number } = {},
 ) {
   const address = o.address ?? '127.0.0.1';
   const port = await freePort(address);
@@ -32,6 +32,7 @@ async function instance(
       attemptTimeoutMs: o.attemptTimeoutMs,
       queryTimeoutMs: o.queryTimeoutMs,
     }),
+    { native: o.native },
   );
   cleanups.push(() => app.close());
   return { app, port, address };
@@ -69,7 +70,10 @@ describe('loopback instance with real dig', () => {
     expect(await dig('::1', port, 'v6b.example.test')).toMatch(/192\.0\.2\.81/);
   });
 
-  it('ignores forged replies from another port, with another ID or question, and counts them (RFC 5452)', async () => {
+  it.each([
+    ['plain', false],
+    ['native', true],
+  ])('%s sockets: ignores forged replies from another port, with another ID or question, and counts them (RFC 5452)', async (_name, native) => {
     const up = await fake((q, _t, r) => {
       const real = answerWith('192.0.2.82')(q);
       r.replyFromOtherPort(answerWith('203.0.113.66')(q)); // right ID and question, wrong port
@@ -77,7 +81,7 @@ describe('loopback instance with real dig', () => {
       r.reply(replyTo(q, { qname: 'other.example.test', answers: [a('other.example.test', '203.0.113.68')] }));
       setTimeout(() => r.reply(real), 30);
     });
-    const { app, port } = await instance([up]);
+    const { app, port } = await instance([up], { native });
     expect(await dig('127.0.0.1', port, 'spoof.example.test')).toMatch(/192\.0\.2\.82/);
     expect(app.stats.spoofedReplies).toBe(1);
     expect(app.stats.mismatchedReplies).toBe(2);

@@ -31,7 +31,7 @@ async function instance(up: FakeUpstream, allowFrom?: string[]) {
   const base = testConfig({ listen: [{ family: 4, address: '127.0.0.1', port }], upstreams: [{ family: 4, address: up.address, port: up.port }] });
   // Room for the burst's 200 misses in flight (the test default of 64 would answer SERVFAIL).
   const config = { ...base, upstream: { ...base.upstream, maxInflight: 1000 } };
-  const app = await startInstance(allowFrom ? { ...config, access: { ...config.access, allowFrom: allowFrom.map(cidr) } } : config, { batched: true });
+  const app = await startInstance(allowFrom ? { ...config, access: { ...config.access, allowFrom: allowFrom.map(cidr) } } : config, { native: true });
   cleanups.push(() => app.close());
   return { app, port };
 }

@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearReuseAddr, closeFd, createSocket, isNativeSocketError, nativeAddonPath, type CreateSocketOptions } from '../../src/native/binding.js';
+import { closeFd, createSocket, isNativeSocketError, nativeAddonPath, type CreateSocketOptions } from '../../src/native/binding.js';
 
 const NO_SUCH_DEVICE = `nx${process.pid}`.slice(0, 15);
 const openFds: number[] = [];
@@ -113,18 +113,6 @@ describe('native helper: createSocket errors', () => {
     const before = fdCount();
     expect(() => createSocket(opts as CreateSocketOptions)).toThrow(TypeError);
     expect(fdCount()).toBe(before);
-  });
-
-  it('clearReuseAddr turns SO_REUSEADDR off (a third bind is refused), and reports a bad fd', async () => {
-    const port = await freeUdpPort();
-    const first = make({ family: 4, type: 'udp', address: '127.0.0.1', port, reuseAddr: true });
-    const second = make({ family: 4, type: 'udp', address: '127.0.0.1', port, reuseAddr: true });
-    clearReuseAddr(first);
-    clearReuseAddr(second);
-    expect(() => createSocket({ family: 4, type: 'udp', address: '127.0.0.1', port, reuseAddr: true }))
-      .toThrow(expect.objectContaining({ code: 'EADDRINUSE' }));
-    expect(() => clearReuseAddr(1_000_000)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'setsockopt' }));
-    expect(() => clearReuseAddr(-1)).toThrow(TypeError);
   });
 
   it('closeFd closes, and a second close is EBADF', () => {

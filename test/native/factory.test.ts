@@ -28,6 +28,13 @@ function track<T extends dgram.Socket | net.Server | net.Socket>(s: T): T {
   return s;
 }
 
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); ) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function once<T>(emitter: NodeJS.EventEmitter, event: string, ms = 3000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
@@ -48,31 +55,64 @@ describe.each(factories)('%s', (_name, make) => {
   describe.each<Family>([4, 6])('IPv%i', (family) => {
     const address = LOOPBACK[family];
 
-    it('UDP listener receives and replies; udpClient gets a random port', async () => {
+    /** One upstream exchange to port: the datagrams it got back (copies), and its socket. */
+    function exchange(f: SocketFactory, port: number, query = 'ping') {
+      const got: Array<{ text: string; fromPeer: boolean }> = [];
+      const errors: Error[] = [];
+      const sock = f.udpExchange(family, address, port, Buffer.from(query), (m, fromPeer) => got.push({ text: m.toString(), fromPeer }), (e) => errors.push(e));
+      cleanups.push(() => sock.close());
+      return { got, errors, sock };
+    }
+
+    it('UDP listener receives and replies; each upstream exchange gets a fresh random port', async () => {
       const f = make();
       const server = track(await f.udpListener({ family, address, port: 0 }));
-      server.on('message', (msg, rinfo) => server.send(Buffer.concat([Buffer.from('re:'), msg]), rinfo.port, rinfo.address));
+      const sources: number[] = [];
+      server.on('message', (msg, rinfo) => {
+        sources.push(rinfo.port);
+        server.send(Buffer.concat([Buffer.from('re:'), msg]), rinfo.port, rinfo.address);
+      });
       const { port } = server.address();
 
-      const a = track(await f.udpClient(family));
-      const b = track(await f.udpClient(family));
-      expect(a.address().port).toBeGreaterThan(0);
-      expect(a.address().port).not.toBe(b.address().port);
-      expect(a.address().address).toBe(family === 4 ? '0.0.0.0' : '::');
-
-      const reply = once<Buffer>(a, 'message');
-      a.send('ping', port, address);
-      expect((await reply).toString()).toBe('re:ping');
+      const a = exchange(f, port, 'a');
+      const b = exchange(f, port, 'b');
+      await until(() => a.got.length === 1 && b.got.length === 1);
+      expect(a.got).toEqual([{ text: 're:a', fromPeer: true }]);
+      expect(b.got).toEqual([{ text: 're:b', fromPeer: true }]);
+      expect(sources).toHaveLength(2);
+      expect(sources[0]).not.toBe(sources[1]);
+      expect(a.errors).toEqual([]);
     });
 
-    it("no other local socket can bind an upstream socket's port, not even with SO_REUSEADDR", async () => {
-      // libuv turns SO_REUSEADDR on when Node adopts a UDP fd; the factory must turn it off, or
-      // any local process could bind the port too and take our upstream replies (RFC 5452 9.2).
+    it('a datagram from another port reaches the exchange marked as not from the peer; close() stops delivery', async () => {
       const f = make();
-      const client = track(await f.udpClient(family));
-      const { port } = client.address();
+      const server = track(await f.udpListener({ family, address, port: 0 }));
+      const other = track(await f.udpListener({ family, address, port: 0 }));
+      let client: { port: number; address: string } | null = null;
+      server.on('message', (_m, rinfo) => { client = rinfo; });
+      const x = exchange(f, server.address().port);
+      await until(() => client !== null);
+      other.send('forged', client!.port, client!.address);
+      await until(() => x.got.length === 1);
+      expect(x.got).toEqual([{ text: 'forged', fromPeer: false }]);
+      x.sock.close();
+      x.sock.close(); // idempotent
+      server.send('late', client!.port, client!.address);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(x.got).toHaveLength(1);
+    });
+
+    it("no other local socket can bind an upstream exchange's port, not even with SO_REUSEADDR", async () => {
+      // Were SO_REUSEADDR on (libuv sets it on every UDP fd Node adopts), any local process
+      // could bind the port too and take our upstream replies (RFC 5452 9.2).
+      const f = make();
+      const server = track(await f.udpListener({ family, address, port: 0 }));
+      let source = 0;
+      server.on('message', (_m, rinfo) => { source = rinfo.port; });
+      exchange(f, server.address().port);
+      await until(() => source !== 0);
       const wildcard = family === 4 ? '0.0.0.0' : '::';
-      expect(() => createSocket({ family, type: 'udp', address: wildcard, port, reuseAddr: true, v6Only: family === 6 }))
+      expect(() => createSocket({ family, type: 'udp', address: wildcard, port: source, reuseAddr: true, v6Only: family === 6 }))
         .toThrow(expect.objectContaining({ code: 'EADDRINUSE', syscall: 'bind' }));
     });
 
@@ -130,10 +170,12 @@ async function freePort(): Promise<number> {
 describe('native factory: failures', () => {
   it('a missing device rejects with ENODEV and leaks no fd', async () => {
     const f = createNativeSocketFactory(`nx${process.pid}`.slice(0, 15));
+    // The factory's exchanger (one epoll fd for all upstream UDP exchanges) is made on first use.
+    expect(() => f.udpExchange(6, '::1', 53, Buffer.from('q'), () => {}, () => {})).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     const before = readdirSync('/proc/self/fd').length;
     for (let i = 0; i < 50; i++) {
       await expect(f.udpListener({ family: 4, address: '127.0.0.1', port: 0 })).rejects.toMatchObject({ code: 'ENODEV' });
-      await expect(f.udpClient(6)).rejects.toMatchObject({ code: 'ENODEV' });
+      expect(() => f.udpExchange(6, '::1', 53, Buffer.from('q'), () => {}, () => {})).toThrow(expect.objectContaining({ code: 'ENODEV' }));
       await expect(f.tcpListener({ family: 6, address: '::1', port: 0 }, 8)).rejects.toMatchObject({ code: 'ENODEV' });
       await expect(f.tcpConnect(4, '127.0.0.1', 53, 100)).rejects.toMatchObject({ code: 'ENODEV' });
     }

@@ -56,7 +56,7 @@ function removeStale(): void {
 
 /** Compiles the modules under test to plain ESM beside the package (see the header). */
 function transpile(): void {
-  for (const rel of ['errors.ts', 'native/binding.ts', 'net/socket-factory.ts', 'net/plain-factory.ts', 'net/native-factory.ts']) {
+  for (const rel of ['errors.ts', 'native/binding.ts', 'net/socket-factory.ts', 'net/plain-factory.ts', 'net/native-factory.ts', 'net/udp-upstream.ts']) {
     const out = ts.transpileModule(readFileSync(join(ROOT, 'src', rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     }).outputText;
@@ -87,9 +87,11 @@ try {
     fds.forEach(closeFd);
     out({ ok: true, capEff: /CapEff:\\s*(\\w+)/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1] });
   } else if (cmd.op === 'udp') {
-    const s = await createNativeSocketFactory(cmd.device).udpClient(cmd.family);
-    const reply = within(new Promise((res) => s.once('message', (m) => res(m.toString()))), 3000);
-    s.send('ping', cmd.port, cmd.address);
+    let s;
+    const reply = within(new Promise((res, rej) => {
+      s = createNativeSocketFactory(cmd.device).udpExchange(cmd.family, cmd.address, cmd.port, Buffer.from('ping'),
+        (m, fromPeer) => res(m.toString() + (fromPeer ? '' : ' (not from the peer)')), rej);
+    }), 3000);
     out({ reply: await reply });
     s.close();
   } else if (cmd.op === 'tcp') {
