@@ -25,7 +25,7 @@ void InitListenFd(Napi::Env env, Napi::Object exports);
 // and address events, read on Node's event loop (parsing is src/net/netlink.ts).
 void InitNetlink(Napi::Env env, Napi::Object exports);
 
-// udp_batch.cc: udpServe(fd, onBatch) -> { data, lengths, addrs, sendTo(reply, addr), close() },
+// udp_batch.cc: udpServe(fd, onBatch) -> { data, lengths, addrs, sendLater(replies, addrs), close() },
 // a UDP listener's socket read with recvmmsg and answered with sendmmsg, a batch per JS call.
 void InitUdpBatch(Napi::Env env, Napi::Object exports);
 

@@ -1,4 +1,4 @@
-// udpServe(fd, onBatch) -> { data, lengths, addrs, sendTo(reply, addr), close() }: a UDP
+// udpServe(fd, onBatch) -> { data, lengths, addrs, sendLater(replies, addrs), close() }: a UDP
 // listener's socket read and written in batches, recvmmsg(2) and sendmmsg(2), on Node's own
 // event loop (issue 13). Node's dgram makes one JS call per datagram received and one system
 // call per reply sent; a cache hit costs little more than that. Here one JS call serves up to
@@ -20,9 +20,10 @@
 //            else for no reply) goes to the sender of datagram i once onBatch returns, all in
 //            one sendmmsg. sendErrno: the errno of a reply that could not be sent since the
 //            last call (0: none), for a log line.
-//   sendTo(reply, addr)
-//            one reply later (a cache miss answered after the batch): addr is a copy of the
-//            sender's slot of addrs. Returns 0 or the errno of a failed send.
+//   sendLater(replies, addrs)
+//            replies after the batch (cache misses answered later), replies[i] to addrs[i], a
+//            copy of its sender's slot of addrs; in one sendmmsg per kSlots. Returns 0 or the
+//            errno of the last failed send.
 //   close()  idempotent.
 //
 // Slots are reused by the next batch: JavaScript must copy what it keeps past onBatch.
@@ -45,6 +46,27 @@ constexpr size_t kAddrBytes = sizeof(struct sockaddr_in6);
 constexpr int kMaxBatchesPerWakeup = 4;
 
 constexpr napi_type_tag kHandleTag = {0x7564706261746368ull, 0x7672662d7265736full};
+
+// Sends msgs[0, n) in as few sendmmsg calls as the kernel allows. A message that fails is
+// skipped; with the send buffer full (EAGAIN) the rest is dropped, as a full socket drops.
+// Returns the errno of the last failure, or 0.
+int SendAll(int fd, struct mmsghdr* msgs, int n) {
+  int failed = 0;
+  int off = 0;
+  while (off < n) {
+    int sent = sendmmsg(fd, msgs + off, static_cast<unsigned>(n - off), MSG_DONTWAIT);
+    if (sent > 0) {
+      off += sent;
+      continue;
+    }
+    int err = sent < 0 ? errno : EIO;
+    if (err == EINTR) continue;
+    failed = err;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    off++;  // sendmmsg reports the first message's error: skip it, send the rest
+  }
+  return failed;
+}
 
 class UdpBatch : public PolledFd {
  public:
@@ -72,9 +94,8 @@ class UdpBatch : public PolledFd {
     return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
   }
 
-  // Sends replies[0, count) that are Buffers to their senders, in as few sendmmsg calls as the
-  // kernel allows. A reply that fails is skipped (its errno kept for the next onBatch); with
-  // the send buffer full (EAGAIN) the rest of the batch is dropped, as a full socket drops.
+  // Sends replies[0, count) that are Buffers to their senders (SendAll); a failure's errno is
+  // kept for the next onBatch.
   void SendReplies(Napi::Value result, int count) {
     if (result.IsEmpty() || !result.IsArray()) return;
     Napi::Array replies = result.As<Napi::Array>();
@@ -95,19 +116,8 @@ class UdpBatch : public PolledFd {
       msgs[n].msg_hdr.msg_namelen = AddrLen(addrs + static_cast<size_t>(i) * kAddrBytes);
       n++;
     }
-    int off = 0;
-    while (off < n) {
-      int sent = sendmmsg(fd, msgs + off, static_cast<unsigned>(n - off), MSG_DONTWAIT);
-      if (sent > 0) {
-        off += sent;
-        continue;
-      }
-      int err = sent < 0 ? errno : EIO;
-      if (err == EINTR) continue;
-      sendErrno = err;
-      if (err == EAGAIN || err == EWOULDBLOCK) break;
-      off++;  // sendmmsg reports the first message's error: skip it, send the rest
-    }
+    int err = SendAll(fd, msgs, n);
+    if (err != 0) sendErrno = err;
   }
 
  protected:
@@ -151,20 +161,41 @@ UdpBatch* Unwrap(const Napi::CallbackInfo& info, const char* fn) {
   return static_cast<UdpBatch*>(PollUnwrap(info, &kHandleTag, "UDP batch", fn));
 }
 
-Napi::Value SendTo(const Napi::CallbackInfo& info) {
+// sendLater(replies, addrs): replies[i] to addrs[i], all in one sendmmsg when they fit.
+Napi::Value SendLater(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  UdpBatch* u = Unwrap(info, "sendTo");
-  if (!info[0].IsBuffer() || !info[1].IsBuffer()) throw Napi::TypeError::New(env, "sendTo: reply and addr must be Buffers");
-  auto reply = info[0].As<Napi::Buffer<unsigned char>>();
-  auto addr = info[1].As<Napi::Buffer<unsigned char>>();
-  if (addr.Length() != kAddrBytes) throw Napi::TypeError::New(env, "sendTo: addr must be one slot of addrs");
-  if (u->closing) return Napi::Number::New(env, EBADF);
-  ssize_t sent;
-  do {
-    sent = sendto(u->fd, reply.Data(), reply.Length(), MSG_DONTWAIT, reinterpret_cast<const struct sockaddr*>(addr.Data()),
-                  UdpBatch::AddrLen(addr.Data()));
-  } while (sent < 0 && errno == EINTR);
-  return Napi::Number::New(env, sent < 0 ? errno : 0);
+  UdpBatch* u = Unwrap(info, "sendLater");
+  if (!info[0].IsArray() || !info[1].IsArray()) throw Napi::TypeError::New(env, "sendLater: replies and addrs must be arrays");
+  Napi::Array replies = info[0].As<Napi::Array>();
+  Napi::Array addrs = info[1].As<Napi::Array>();
+  const uint32_t total = replies.Length();
+  if (addrs.Length() != total) throw Napi::TypeError::New(env, "sendLater: one addr per reply");
+  if (u->closing) return Napi::Number::New(env, total > 0 ? EBADF : 0);
+  struct mmsghdr msgs[kSlots];
+  struct iovec iov[kSlots];
+  int failed = 0;
+  for (uint32_t at = 0; at < total;) {
+    int n = 0;
+    for (; n < kSlots && at < total; n++, at++) {
+      Napi::Value reply = replies.Get(at);
+      Napi::Value addr = addrs.Get(at);
+      if (!reply.IsBuffer() || !addr.IsBuffer() || addr.As<Napi::Buffer<unsigned char>>().Length() != kAddrBytes) {
+        throw Napi::TypeError::New(env, "sendLater: each reply must be a Buffer, each addr one slot of addrs");
+      }
+      auto r = reply.As<Napi::Buffer<unsigned char>>();
+      auto a = addr.As<Napi::Buffer<unsigned char>>();
+      iov[n].iov_base = r.Data();
+      iov[n].iov_len = r.Length();
+      memset(&msgs[n], 0, sizeof msgs[n]);
+      msgs[n].msg_hdr.msg_iov = &iov[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      msgs[n].msg_hdr.msg_name = a.Data();
+      msgs[n].msg_hdr.msg_namelen = UdpBatch::AddrLen(a.Data());
+    }
+    int err = SendAll(u->fd, msgs, n);
+    if (err != 0) failed = err;
+  }
+  return Napi::Number::New(env, failed);
 }
 
 Napi::Value CloseMethod(const Napi::CallbackInfo& info) {
@@ -203,7 +234,7 @@ Napi::Value UdpServe(const Napi::CallbackInfo& info) {
         Napi::PropertyDescriptor::Value("addrs", addrs, napi_enumerable),
         Napi::PropertyDescriptor::Value("slotBytes", Napi::Number::New(env, kSlotBytes), napi_enumerable),
         Napi::PropertyDescriptor::Value("addrBytes", Napi::Number::New(env, kAddrBytes), napi_enumerable),
-        Napi::PropertyDescriptor::Function(env, handle, "sendTo", SendTo),
+        Napi::PropertyDescriptor::Function(env, handle, "sendLater", SendLater),
         Napi::PropertyDescriptor::Function(env, handle, "close", CloseMethod),
     });
   } catch (...) {

@@ -99,8 +99,12 @@ export interface UdpBatchHandle {
   /** MAX_QUERY_LEN + 1: a longer datagram arrives cut to this, and the pipeline drops it. */
   readonly slotBytes: number;
   readonly addrBytes: number;
-  /** One reply after the batch (a cache miss); addr is a copy of the sender's addrs slot. Returns 0 or the errno. */
-  sendTo(reply: Buffer, addr: Buffer): number;
+  /**
+   * Replies after the batch (cache misses), replies[i] to addrs[i] (a copy of its sender's addrs
+   * slot), in one sendmmsg per 64. Returns 0 or the errno of the last failed send; TypeError
+   * for arrays of different lengths or entries that are not Buffers of the right size.
+   */
+  sendLater(replies: readonly Buffer[], addrs: readonly Buffer[]): number;
   /** Stops reading and closes the socket; onBatch is not called again. Idempotent. */
   close(): void;
 }

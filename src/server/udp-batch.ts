@@ -45,10 +45,24 @@ class BatchContext implements QueryContext {
 export function serveUdpBatch(fd: number, label: string, handler: QueryHandler, log: Logger): Listener {
   const replies: Array<Buffer | null> = [];
   let handle: UdpBatchHandle | null = null;
+  // Replies that come later (misses) wait for the end of this turn of the loop: the upstream
+  // replies read in one batch settle their clients' queries together, and those replies then
+  // leave in one sendmmsg. The check phase follows the poll phase, so none waits for I/O.
+  let late: Buffer[] = [];
+  let lateAddrs: Buffer[] = [];
+  const flushLate = () => {
+    const out = late;
+    const to = lateAddrs;
+    late = [];
+    lateAddrs = [];
+    if (handle === null) return;
+    const errno = handle.sendLater(out, to);
+    if (errno !== 0) log.warn({ err: errnoName(errno), listener: label }, 'UDP listener error: a reply could not be sent');
+  };
   const sendLater = (reply: Buffer | null, addr: Buffer) => {
     if (reply === null || handle === null) return;
-    const errno = handle.sendTo(reply, addr);
-    if (errno !== 0) log.warn({ err: errnoName(errno), listener: label }, 'UDP listener error: a reply could not be sent');
+    if (late.push(reply) === 1) setImmediate(flushLate);
+    lateAddrs.push(addr);
   };
   handle = udpServe(fd, (count, sendErrno) => {
     if (sendErrno !== 0) log.warn({ err: errnoName(sendErrno), listener: label }, 'UDP listener error: a reply could not be sent');

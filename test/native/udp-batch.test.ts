@@ -1,6 +1,6 @@
 // The batched UDP socket of the native helper (native/src/udp_batch.cc, udpServe) on the
 // host's loopback: datagrams read in batches with recvmmsg, replies sent with sendmmsg to each
-// sender, a late reply with sendTo, the slot size, close and its fd, the garbage collector and
+// sender, late replies with sendLater, the slot size, close and its fd, the garbage collector and
 // an exception thrown by onBatch (the last two in a child process).
 
 import { execFileSync } from 'node:child_process';
@@ -120,24 +120,36 @@ describe('udpServe: batches in, replies out', () => {
     expect(lengths).toEqual([4097, 4096]);
   });
 
-  it('sendTo answers after the batch with a copy of the sender; its errno is returned; bad arguments are TypeErrors', async () => {
+  it('sendLater answers after the batch, many in one call, each to its copied sender; its errno is returned; bad arguments are TypeErrors', async () => {
     const later: Buffer[] = [];
     const { port, handle } = serve(6, (h, count) => {
       for (let i = 0; i < count; i++) later.push(Buffer.from(h.addrs.subarray(i * h.addrBytes, (i + 1) * h.addrBytes)));
       return undefined; // nothing now
     });
     const c = client(6);
-    const reply = receive(c, 1);
+    const d = client(6);
+    const fromC = receive(c, 1);
+    const fromD = receive(d, 100);
     c.send('late', port, '::1');
     await expect.poll(() => later.length, { timeout: 3000 }).toBe(1);
-    expect(handle.sendTo(Buffer.from('answer'), later[0]!)).toBe(0);
-    expect((await reply)[0]!.toString()).toBe('answer');
-    expect(() => handle.sendTo(Buffer.from('x'), Buffer.alloc(3))).toThrow(TypeError);
-    expect(() => (handle.sendTo as (...a: unknown[]) => number)('x', later[0]!)).toThrow(TypeError);
-    // Port 0 is not a destination: the kernel refuses, and the errno comes back.
+    for (let i = 0; i < 100; i++) d.send(`q${i}`, port, '::1');
+    await expect.poll(() => later.length, { timeout: 3000 }).toBe(101);
+    // More than one sendmmsg's worth (64): all arrive, each where its address says.
+    const replies = later.map((_a, i) => Buffer.from(i === 0 ? 'answer' : `r${i}`));
+    expect(handle.sendLater(replies, later)).toBe(0);
+    expect((await fromC)[0]!.toString()).toBe('answer');
+    expect(new Set((await fromD).map((m) => m.toString())).size).toBe(100);
+    expect(handle.sendLater([], [])).toBe(0);
+    expect(() => handle.sendLater([Buffer.from('x')], [Buffer.alloc(3)])).toThrow(TypeError);
+    expect(() => handle.sendLater([Buffer.from('x')], [])).toThrow(TypeError);
+    expect(() => (handle.sendLater as (...a: unknown[]) => number)(['x'], [later[0]!])).toThrow(TypeError);
+    expect(() => (handle.sendLater as (...a: unknown[]) => number)(Buffer.from('x'), later[0]!)).toThrow(TypeError);
+    // Port 0 is not a destination: the kernel refuses that one, the others still go, and the errno comes back.
     const zero = Buffer.from(later[0]!);
     zero.writeUInt16BE(0, 2);
-    expect(handle.sendTo(Buffer.from('x'), zero)).toBeGreaterThan(0);
+    const again = receive(c, 1);
+    expect(handle.sendLater([Buffer.from('x'), Buffer.from('after')], [zero, later[0]!])).toBeGreaterThan(0);
+    expect((await again)[0]!.toString()).toBe('after');
   });
 });
 
@@ -162,7 +174,7 @@ describe('udpServe: ownership and errors', () => {
     c.send('two', port, '127.0.0.1');
     await new Promise((r) => setTimeout(r, 100));
     expect(batches).toBe(1);
-    expect(handle.sendTo(Buffer.from('x'), Buffer.alloc(handle.addrBytes))).toBe(9); // EBADF
+    expect(handle.sendLater([Buffer.from('x')], [Buffer.alloc(handle.addrBytes)])).toBe(9); // EBADF
   });
 
   it('a TCP fd is refused with a TypeError and closed; so is a missing onBatch; a method on another object throws', async () => {
