@@ -1,69 +1,49 @@
-// One TCP exchange with one upstream server (RFC 7766): used when the UDP reply came back with
-// TC=1. The connection comes from the socket factory, so it leaves through the same VRF.
-// One query per connection: fallbacks are rare on a stub's path, and a fresh connection per
-// query keeps a broken upstream connection from taking other queries down with it.
+// TCP exchanges with upstream servers (RFC 7766): used when a UDP reply came back with TC=1.
+// One connection per server, reused and pipelined (tcp-connection.ts), so a burst of truncated
+// answers costs one handshake, not one each. A query whose reused connection the server closed
+// under it (an idle close racing our write) is asked once more on a fresh connection.
 
-import type net from 'node:net';
-import { UpstreamError } from '../errors.js';
-import { replyMatches } from '../dns/message.js';
-import { MAX_TCP_MESSAGE } from '../dns/constants.js';
-import { FrameDecoder, frame } from '../net/framing.js';
 import type { SocketFactory } from '../net/socket-factory.js';
+import { ConnectionLostError, TcpConnection } from './tcp-connection.js';
 import type { UpstreamServer } from './server.js';
 
 export interface TcpExchange {
   (server: UpstreamServer, query: Buffer, question: Buffer, timeoutMs: number): Promise<Buffer>;
 }
 
-export function createTcpExchange(factory: SocketFactory): TcpExchange {
+export interface TcpExchangeOptions {
+  /**
+   * How long a connection with nothing in flight stays open. 10 s: long enough to carry a
+   * burst of truncated answers, shorter than the idle timeouts of common servers (Unbound's
+   * tcp-idle-timeout and BIND's tcp-idle-timeout are 30 s), so we close first (RFC 7766 6.2.3).
+   */
+  readonly idleTimeoutMs?: number;
+}
+
+export const TCP_IDLE_TIMEOUT_MS = 10_000;
+
+export function createTcpExchange(factory: SocketFactory, opts: TcpExchangeOptions = {}): TcpExchange {
+  const idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
+  const connections = new Map<string, TcpConnection>();
+  const connectionTo = (server: UpstreamServer): TcpConnection => {
+    let c = connections.get(server.label);
+    if (c === undefined || c.closed) {
+      c = new TcpConnection(factory, server, idleTimeoutMs, (gone) => {
+        if (connections.get(server.label) === gone) connections.delete(server.label);
+      });
+      connections.set(server.label, c);
+    }
+    return c;
+  };
   return async (server, query, question, timeoutMs) => {
     const started = performance.now();
-    let sock: net.Socket;
     try {
-      sock = await factory.tcpConnect(server.endpoint.family, server.endpoint.address, server.endpoint.port, timeoutMs);
+      return await connectionTo(server).ask(query, question, timeoutMs);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new UpstreamError(
-        code === 'ETIMEDOUT' ? 'VR_ERR_UPSTREAM_TIMEOUT' : 'VR_ERR_UPSTREAM_TCP',
-        server.label,
-        `TCP connect failed: ${code ?? (e as Error).message}`,
-        { cause: e },
-      );
+      const left = timeoutMs - (performance.now() - started);
+      if (!(e instanceof ConnectionLostError) || left < 1) throw e;
+      // The lost connection is gone from the map: this is a new one.
+      return connectionTo(server).ask(query, question, left);
     }
-    const left = Math.max(1, timeoutMs - (performance.now() - started));
-    const id = query.readUInt16BE(0);
-    return new Promise<Buffer>((resolve, reject) => {
-      const decoder = new FrameDecoder(MAX_TCP_MESSAGE);
-      let settled = false;
-      const done = (err: Error | null, reply?: Buffer) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        sock.removeAllListeners('data');
-        sock.on('error', () => {});
-        sock.destroy();
-        if (err) reject(err);
-        else resolve(reply!);
-      };
-      const timer = setTimeout(
-        () => done(new UpstreamError('VR_ERR_UPSTREAM_TIMEOUT', server.label, `no TCP reply within ${timeoutMs} ms`)),
-        left,
-      );
-      sock.on('data', (chunk: Buffer) => {
-        decoder.push(chunk);
-        const msg = decoder.next();
-        if (msg === null) return;
-        if (msg === 'too-large') return done(new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'oversized TCP frame'));
-        if (!replyMatches(msg, id, question)) {
-          return done(new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TCP reply does not match our query'));
-        }
-        done(null, Buffer.from(msg));
-      });
-      sock.on('error', (e) =>
-        done(new UpstreamError('VR_ERR_UPSTREAM_TCP', server.label, (e as NodeJS.ErrnoException).code ?? e.message, { cause: e })),
-      );
-      sock.on('end', () => done(new UpstreamError('VR_ERR_UPSTREAM_TCP', server.label, 'connection closed before a reply')));
-      sock.write(frame(query));
-    });
   };
 }

@@ -19,6 +19,8 @@ export interface FakeUpstream {
   readonly address: string;
   readonly port: number;
   readonly queries: { transport: 'udp' | 'tcp'; msg: Buffer }[];
+  /** TCP connections accepted so far, and those open now. */
+  readonly tcp: { accepted: number; readonly open: Set<net.Socket> };
   script: Script;
   close(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export async function startFakeUpstream(script: Script, address = '127.0.0.1'): 
     address,
     port,
     queries: [],
+    tcp: { accepted: 0, open: conns },
     script,
     close: async () => {
       for (const c of conns) c.destroy();
@@ -58,6 +61,7 @@ export async function startFakeUpstream(script: Script, address = '127.0.0.1'): 
     });
   });
   tcp.on('connection', (sock) => {
+    fake.tcp.accepted++;
     conns.add(sock);
     sock.on('close', () => conns.delete(sock));
     sock.on('error', () => sock.destroy());
