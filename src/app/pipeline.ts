@@ -14,6 +14,7 @@ import { UpstreamHealth } from '../upstream/health.js';
 import { toUpstreamServer } from '../upstream/server.js';
 import { createUdpExchange } from '../upstream/udp.js';
 import { createTcpExchange } from '../upstream/tcp.js';
+import { createTlsExchange } from '../upstream/tls.js';
 
 export interface Pipeline {
   readonly cache: DnsCache | null;
@@ -49,11 +50,13 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
       queryTimeoutMs: config.upstream.queryTimeoutMs,
       ednsUdpSize: config.upstream.ednsUdpSize,
       ttl: config.cache,
+      dnsOverTls: config.upstream.tls.mode,
     },
     {
       health,
       udp: createUdpExchange(upstreamFactory, stats),
       tcp: createTcpExchange(upstreamFactory),
+      ...(config.upstream.tls.mode !== 'no' && { tls: createTlsExchange(upstreamFactory, { ...config.upstream.tls, mode: config.upstream.tls.mode }) }),
       clock,
       log,
       stats,

@@ -4,8 +4,8 @@
 
 import { ConfigError } from '../errors.js';
 import { loadConfig, type CliFlags } from '../config/load.js';
-import { formatEndpoint } from '../config/endpoint.js';
-import type { Config } from '../config/types.js';
+import { formatEndpoint, formatServer } from '../config/endpoint.js';
+import type { Config, TlsConfig } from '../config/types.js';
 
 export interface CheckResult {
   readonly ok: boolean;
@@ -33,8 +33,9 @@ export function summarize(file: string, c: Config): string {
   const rows: [string, string][] = [
     ['VRF', c.vrf ?? 'none (default VRF)'],
     ['Listen', `${server.listen.map(formatEndpoint).join(' ')} (UDP and TCP, ${device(c.vrf)})`],
-    ['Upstreams', `${upstream.servers.map(formatEndpoint).join(' ')} (${device(upstream.device)})`],
+    ['Upstreams', `${upstream.servers.map(formatServer).join(' ')} (${device(upstream.device)})`],
     ['  from', c.sources.join(', ')],
+    ['TLS', tlsSummary(upstream.tls)],
     ['Timeouts', `${upstream.attemptTimeoutMs} ms per server, ${upstream.queryTimeoutMs} ms per query, ` +
       `at most ${upstream.maxInflight} questions in flight`],
     ['Cache', cache.enabled
@@ -48,4 +49,11 @@ export function summarize(file: string, c: Config): string {
   ];
   const body = rows.map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`);
   return [`${file}: OK`, ...body].join('\n') + '\n';
+}
+
+function tlsSummary(t: TlsConfig): string {
+  if (t.mode === 'no') return 'off (plain DNS; DNSOverTLS=yes to encrypt)';
+  if (t.mode === 'opportunistic') return 'opportunistic (certificates not checked; plain DNS when TLS fails)';
+  const trust = t.pinsSha256.length > 0 ? `${t.pinsSha256.length} SPKI pin(s)` : `certificates from ${t.caFile ?? "Node's CA store"}, checked against #NAME or the address`;
+  return `yes (strict: ${trust})`;
 }

@@ -5,7 +5,7 @@
 // "2001:db8::53:53" is itself a valid address; brackets are how a port is given.
 
 import { isIP } from 'node:net';
-import type { Endpoint } from './types.js';
+import type { Endpoint, UpstreamEndpoint } from './types.js';
 import type { Parsed } from './schema.js';
 
 export function parseEndpoint(text: string, defaultPort: number): Parsed<Endpoint> {
@@ -36,6 +36,28 @@ export function parseEndpoint(text: string, defaultPort: number): Parsed<Endpoin
     return notAnAddress(raw, address);
   }
   return notAnAddress(raw, raw);
+}
+
+/**
+ * An upstream server of DNS= or --upstream: an endpoint, optionally followed by "#NAME", the
+ * server's TLS name (resolved.conf's syntax: 192.0.2.53#dns.example.net, [2001:db8::53]:853#dns.example.net).
+ */
+export function parseServer(text: string, defaultPort: number): Parsed<UpstreamEndpoint> {
+  const raw = text.trim();
+  const hash = raw.indexOf('#');
+  if (hash < 0) return parseEndpoint(raw, defaultPort);
+  const name = raw.slice(hash + 1).replace(/\.$/, '').toLowerCase();
+  // RFC 1123 host names: letters, digits and hyphens in dot-separated labels of at most 63.
+  if (name.length === 0 || name.length > 253 || !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
+    return fail(`"${raw}": "${raw.slice(hash + 1)}" after "#" is not a host name (the server's TLS name, e.g. dns.example.net)`);
+  }
+  const endpoint = parseEndpoint(raw.slice(0, hash), defaultPort);
+  return endpoint.ok ? ok({ ...endpoint.value, tlsName: name }) : endpoint;
+}
+
+/** A server as DNS= takes it back: "192.0.2.53:853#dns.example.net". */
+export function formatServer(e: UpstreamEndpoint): string {
+  return e.tlsName === undefined ? formatEndpoint(e) : `${formatEndpoint(e)}#${e.tlsName}`;
 }
 
 /** "192.0.2.53:53", "[2001:db8::53]:53": the form logs and check-config print. */

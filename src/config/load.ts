@@ -6,12 +6,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import type { Config, Endpoint, LogFormat, LogLevel } from './types.js';
+import type { Config, Endpoint, LogFormat, LogLevel, UpstreamEndpoint } from './types.js';
 import { OPTIONS, optionSpec, parseBool, parseEnum, parseInteger, type OptionKey } from './schema.js';
 import { resolveAccess, resolveControl } from './operator.js';
 import { emptyLayered, layer, parseIni, type Assignment, type Layered } from './ini.js';
 import { describeReadError, readResolvConf } from './resolv-conf.js';
-import { formatEndpoint, isLoopback, isUnspecified, parseEndpoint, sameEndpoint } from './endpoint.js';
+import { formatEndpoint, isLoopback, isUnspecified, parseEndpoint, parseServer, sameEndpoint } from './endpoint.js';
+import { DOT_PORT, resolveTls } from './tls.js';
 
 /** Command-line flags as typed; values stay strings so loadConfig reports them like file values. */
 export interface CliFlags {
@@ -20,6 +21,8 @@ export interface CliFlags {
   readonly port?: string;
   readonly upstream?: readonly string[];
   readonly upstreamDevice?: string;
+  readonly dnsOverTls?: string;
+  readonly tlsCaFile?: string;
   readonly resolvConf?: string;
   readonly noCache?: boolean;
   readonly logLevel?: string;
@@ -115,6 +118,8 @@ function flagAssignments(flags: CliFlags): Assignment[] {
   set('Port', flags.port);
   replaceList('DNS', flags.upstream);
   set('UpstreamDevice', flags.upstreamDevice);
+  set('DNSOverTLS', flags.dnsOverTls);
+  set('TLSCAFile', flags.tlsCaFile);
   set('ResolvConf', flags.resolvConf);
   if (flags.noCache === true) set('Cache', 'no');
   set('LogLevel', flags.logLevel);
@@ -174,12 +179,21 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     report(listenSet.lastPath, 'no listen addresses: Listen= cleared the list and none followed');
   }
 
-  const servers = endpoints(layered, 'DNS', DNS_PORT, report);
+  const tls = resolveTls(layered, given, report);
+  // With TLS, a server given without a port is asked on 853 (RFC 7858 section 3.1), as
+  // resolved does; resolv.conf cannot name a port, so its servers move to 853 too.
+  const serverPort = tls.mode === 'no' ? DNS_PORT : DOT_PORT;
+  const servers: Array<{ endpoint: UpstreamEndpoint; path: string; origin: string }> = [];
+  for (const item of listItems(layered, 'DNS')) {
+    const p = parseServer(item.value, serverPort);
+    if (p.ok) servers.push({ endpoint: p.value, path: item.path, origin: item.origin });
+    else report(item.path, p.message);
+  }
   const rc = given('ResolvConf');
   if (rc !== undefined) {
     const read = readResolvConf(rc.value, rc.path);
     problems.push(...read.problems);
-    for (const s of read.servers) servers.push({ ...s, origin: rc.value });
+    for (const s of read.servers) servers.push({ ...s, endpoint: { ...s.endpoint, port: serverPort }, origin: rc.value });
   } else if ((layered.lists.get('DNS')?.items.length ?? 0) === 0) {
     report(opts.file ?? OPTIONS.DNS.flag.name, 'no upstream servers: set DNS= or ResolvConf= (or --upstream / --resolv-conf)');
   }
@@ -239,7 +253,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       tcpMaxPipelined: int('TCPMaxPipelined'),
     },
     upstream: {
-      device: upstreamDevice, servers: unique.map((s) => s.endpoint), attemptTimeoutMs, queryTimeoutMs,
+      device: upstreamDevice, servers: unique.map((s) => s.endpoint), tls, attemptTimeoutMs, queryTimeoutMs,
       ednsUdpSize: int('EDNSBufferSize'), maxInflight: int('MaxInflight'),
     },
     cache,
@@ -255,11 +269,13 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
   };
 }
 
-function endpoints(layered: Layered, key: 'Listen' | 'DNS', port: number, report: (path: string, message: string) => void): Located[] {
-  const assigned = layered.lists.get(key)?.items;
-  const items = assigned ?? OPTIONS[key].default.map((value) => ({ value, path: `${key}= (default)`, origin: 'default' }));
+function listItems(layered: Layered, key: 'Listen' | 'DNS'): Array<{ value: string; path: string; origin: string }> {
+  return layered.lists.get(key)?.items ?? OPTIONS[key].default.map((value) => ({ value, path: `${key}= (default)`, origin: 'default' }));
+}
+
+function endpoints(layered: Layered, key: 'Listen', port: number, report: (path: string, message: string) => void): Located[] {
   const out: Located[] = [];
-  for (const item of items) {
+  for (const item of listItems(layered, key)) {
     const p = parseEndpoint(item.value, port);
     if (p.ok) out.push({ endpoint: p.value, path: item.path, origin: item.origin });
     else report(item.path, p.message);

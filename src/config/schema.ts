@@ -8,6 +8,7 @@ import type { LogLevel } from './types.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LogLevel[];
 export const LOG_FORMATS = ['auto', 'json', 'journal'] as const;
 export const DENY_ACTIONS = ['refuse', 'drop'] as const;
+export const DNS_OVER_TLS = ['no', 'yes', 'opportunistic'] as const;
 /** Where the control socket lives unless ControlSocket= says otherwise; INSTANCE.sock inside. */
 export const CONTROL_DIR = '/run/vrf-resolver';
 
@@ -72,9 +73,29 @@ export const OPTIONS = {
     doc: 'Port for the Listen= entries that do not name one.',
   },
   DNS: {
-    kind: 'list', default: [], flag: { name: '--upstream', arg: 'ADDR[:PORT]', repeatable: true, help: 'upstream server (an address, port 53 unless given); repeat for more, tried in order' },
-    doc: 'Upstream servers, space-separated addresses (no host names), tried in order; port 53 unless given. ' +
+    kind: 'list', default: [], flag: { name: '--upstream', arg: 'ADDR[:PORT][#NAME]', repeatable: true, help: 'upstream server (an address, port 53 unless given, 853 with TLS); repeat for more, tried in order' },
+    doc: 'Upstream servers, space-separated addresses (no host names), tried in order; port 53 unless given, 853 when DNSOverTLS= is on. ' +
+      'ADDR#NAME (as in resolved.conf): NAME is the server\'s TLS name, sent as SNI and checked against its certificate. ' +
       'Each DNS= appends; an empty DNS= clears the list so far (as in resolved.conf). The servers of ResolvConf= follow these.',
+  },
+  DNSOverTLS: {
+    kind: 'enum', default: 'no', values: DNS_OVER_TLS, flag: { name: '--dns-over-tls', arg: 'MODE', help: `upstream DNS over TLS: ${DNS_OVER_TLS.join(', ')}` },
+    doc: 'DNS over TLS to every upstream server (RFC 7858), with resolved\'s meanings. yes: TLS only, and the server must prove ' +
+      'who it is (RFC 8310 strict): its certificate valid for its #NAME (or, without one, for its address), or its key matching a ' +
+      'TLSPinSHA256=; otherwise the server has failed and the next is asked. opportunistic: TLS when the server offers it, ' +
+      'without checking the certificate, else plain DNS (on port 53 for a server on 853) with a warning, for a minute before TLS is tried again. One connection per server is reused for many queries, ' +
+      'with TLS session resumption; queries are padded to 128 bytes (RFC 8467).',
+  },
+  TLSCAFile: {
+    kind: 'text', default: null, defaultText: 'Node\'s CA store', flag: { name: '--tls-ca-file', arg: 'FILE', help: 'PEM file of the CAs that sign upstream certificates' },
+    doc: 'A PEM file with the certificates of the CAs that sign the upstream servers\' certificates, in place of the default ' +
+      'store (the Mozilla CAs built into Node, plus NODE_EXTRA_CA_CERTS). For an internal CA.',
+  },
+  TLSPinSHA256: {
+    kind: 'list', default: [],
+    doc: 'SPKI pins (RFC 7858 section 4.2), space-separated: the base64 SHA-256 of a server key\'s SubjectPublicKeyInfo ' +
+      '(openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64). With pins, ' +
+      'DNSOverTLS=yes accepts a server whose key matches one, also with a self-signed certificate.',
   },
   ResolvConf: {
     kind: 'text', default: null, defaultText: 'none', flag: { name: '--resolv-conf', arg: 'FILE', help: 'also use the nameserver lines of this resolv.conf-style file' },

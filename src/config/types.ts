@@ -12,6 +12,27 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** A server of DNS=: with `#NAME`, the name its TLS certificate is checked against (and SNI). */
+export interface UpstreamEndpoint extends Endpoint {
+  readonly tlsName?: string;
+}
+
+/**
+ * no: plain DNS. yes: TLS only, authenticated (RFC 8310 strict: the certificate must be valid
+ * for the server's name, or its address when no name is given, or match a pin); a server
+ * that cannot be reached that way has failed. opportunistic: TLS when it works, else plain
+ * DNS with a warning (RFC 8310 opportunistic; the certificate is not checked).
+ */
+export type DnsOverTls = 'no' | 'yes' | 'opportunistic';
+
+export interface TlsConfig {
+  readonly mode: DnsOverTls;
+  /** PEM file of the CAs that sign server certificates; null: Node's bundled Mozilla store plus NODE_EXTRA_CA_CERTS. */
+  readonly caFile: string | null;
+  /** SHA-256 of a server key's SubjectPublicKeyInfo, base64 (RFC 7858 section 4.2); any one must match. */
+  readonly pinsSha256: readonly string[];
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** How log lines are written: JSON objects, or journald lines with a <N> priority prefix. */
@@ -44,7 +65,9 @@ export interface UpstreamConfig {
    */
   readonly device: string | null;
   /** Upstream servers in order of preference. */
-  readonly servers: readonly Endpoint[];
+  readonly servers: readonly UpstreamEndpoint[];
+  /** DNS-over-TLS (RFC 7858) to every server: resolved's DNSOverTLS= meanings. */
+  readonly tls: TlsConfig;
   /** Time to wait for one server before moving to the next. */
   readonly attemptTimeoutMs: number;
   /** Time after which the client gets SERVFAIL, whatever is still being tried. */

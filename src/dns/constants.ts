@@ -49,6 +49,8 @@ export const CLASS_IN = 1;
 
 /** EDNS0 DO bit, in the OPT record's TTL field (RFC 3225). */
 export const EDNS_DO = 0x8000;
+/** The EDNS Padding option (RFC 7830). */
+export const EDNS_OPTION_PADDING = 12;
 
 /** Largest UDP message without EDNS (RFC 1035 section 4.2.1). */
 export const CLASSIC_UDP_SIZE = 512;

@@ -2,7 +2,7 @@
 // the query we send upstream. All built by byte copying from the client's message, so the
 // question goes back exactly as the client wrote it (case included).
 
-import { EDNS_DO, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
+import { EDNS_DO, EDNS_OPTION_PADDING, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
 import type { Edns, Query } from './query.js';
 
 export const OPT_LEN = 11;
@@ -56,15 +56,24 @@ export function errorForQuery(q: Query, rcode: number, ourUdpSize: number): Buff
  * us what it validated (RFC 6840 section 5.7), the client's question bytes unchanged, and our
  * own OPT record advertising `udpSize` (DO copied from the client; part of the key too).
  */
-export function upstreamQuery(q: Query, id: number, udpSize: number): Buffer {
+export function upstreamQuery(q: Query, id: number, udpSize: number, padBlock = 0): Buffer {
   const qLen = q.questionEnd - HEADER_LEN;
-  const out = Buffer.alloc(HEADER_LEN + qLen + OPT_LEN);
+  const base = HEADER_LEN + qLen + OPT_LEN;
+  // RFC 7830: the Padding option (code 12) fills the message up to a multiple of padBlock
+  // (RFC 8467 section 4.1: 128 for queries), so its length says little about the name.
+  const pad = padBlock > 0 ? (padBlock - ((base + 4) % padBlock)) % padBlock : -4;
+  const out = Buffer.alloc(base + 4 + pad);
   out.writeUInt16BE(id, 0);
   out[2] = F2_RD;
   out[3] = F3_AD | (q.cd ? F3_CD : 0);
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(1, 10);
   q.msg.copy(out, HEADER_LEN, HEADER_LEN, q.questionEnd);
-  writeOpt(out, HEADER_LEN + qLen, udpSize, 0, q.edns !== null && q.edns.do);
+  const padding = pad >= 0 ? Buffer.alloc(4 + pad) : undefined;
+  if (padding) {
+    padding.writeUInt16BE(EDNS_OPTION_PADDING, 0);
+    padding.writeUInt16BE(pad, 2);
+  }
+  writeOpt(out, HEADER_LEN + qLen, udpSize, 0, q.edns !== null && q.edns.do, padding);
   return out;
 }

@@ -3,6 +3,9 @@
 // question, and says NOERROR or NXDOMAIN; TC=1 repeats the question to the same server over TCP
 // (RFC 7766 section 5); SERVFAIL, REFUSED, NOTIMP, FORMERR, a timeout or a network error move on
 // to the next server. Every failure is logged once at warn with its stable code.
+// With DNSOverTLS= every question goes over TLS (tls.ts), padded (RFC 8467). Opportunistic TLS
+// falls back to plain DNS for a server whose TLS connection fails, and asks it in plain for
+// TLS_RETRY_MS before trying TLS again, with one warn line each time (RFC 8310 section 5).
 
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -19,8 +22,14 @@ import type { UpstreamHealth } from './health.js';
 import type { UpstreamServer } from './server.js';
 import type { TcpExchange } from './tcp.js';
 import type { UdpExchange } from './udp.js';
+import { toUpstreamServer } from './server.js';
+import { QUERY_PAD_BLOCK } from './tls.js';
+import { DOT_PORT } from '../config/tls.js';
+import type { DnsOverTls } from '../config/types.js';
 
 export interface PoolOptions {
+  /** no: UDP (TCP on TC=1). yes: TLS only. opportunistic: TLS, else UDP. */
+  readonly dnsOverTls?: DnsOverTls;
   readonly attemptTimeoutMs: number;
   readonly queryTimeoutMs: number;
   readonly ednsUdpSize: number;
@@ -31,6 +40,8 @@ export interface PoolDeps {
   readonly health: UpstreamHealth;
   readonly udp: UdpExchange;
   readonly tcp: TcpExchange;
+  /** The TLS exchange (tls.ts); needed when dnsOverTls is not 'no'. */
+  readonly tls?: TcpExchange;
   readonly clock: Clock;
   readonly log: Logger;
   readonly stats: Stats;
@@ -44,7 +55,13 @@ export interface Resolved {
 /** Passes over the server list within one query's time (a second pass covers one lost datagram). */
 const MAX_PASSES = 2;
 
+/** Opportunistic TLS: how long a server whose TLS failed is asked in plain DNS before TLS again. */
+export const TLS_RETRY_MS = 60_000;
+
 export class UpstreamPool {
+  /** Opportunistic TLS: servers asked in plain DNS until then (clock ms), by label. */
+  private readonly plainUntil = new Map<string, number>();
+
   constructor(
     private readonly opts: PoolOptions,
     private readonly deps: PoolDeps,
@@ -81,6 +98,41 @@ export class UpstreamPool {
   }
 
   private async attempt(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Answer> {
+    const raw = this.opts.dnsOverTls && this.opts.dnsOverTls !== 'no'
+      ? await this.overTls(server, q, question, timeoutMs)
+      : await this.plain(server, q, question, timeoutMs);
+    return this.checked(server, q, raw);
+  }
+
+  /** The reply over TLS; in opportunistic mode over plain DNS when TLS to this server fails. */
+  private async overTls(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
+    const { clock, log, tls } = this.deps;
+    const opportunistic = this.opts.dnsOverTls === 'opportunistic';
+    if (opportunistic && (this.plainUntil.get(server.label) ?? 0) > clock.now()) {
+      return this.plain(server.endpoint.port === DOT_PORT ? plainServer(server) : server, q, question, timeoutMs);
+    }
+    const started = clock.now();
+    try {
+      const raw = await tls!(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize, QUERY_PAD_BLOCK), question, timeoutMs);
+      if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TLS');
+      return raw;
+    } catch (e) {
+      // Only a connection that could not be made (or secured) falls back: a server that
+      // answers badly over TLS has answered, and is judged on that.
+      const code = e instanceof ResolverError ? e.code : null;
+      const left = timeoutMs - (clock.now() - started);
+      if (!opportunistic || (code !== 'VR_ERR_UPSTREAM_TLS' && code !== 'VR_ERR_UPSTREAM_TCP') || left < 1) throw e;
+      this.plainUntil.set(server.label, clock.now() + TLS_RETRY_MS);
+      log.warn({ code, upstream: server.label, err: (e as Error).message, retryTlsInSec: TLS_RETRY_MS / 1000 },
+        'DNS over TLS failed (DNSOverTLS=opportunistic): asking this server in plain DNS');
+      // Plain DNS on the plain port: a server asked for TLS on 853 (the default with
+      // DNSOverTLS=) answers plain DNS on 53; any other port is kept.
+      return this.plain(server.endpoint.port === DOT_PORT ? plainServer(server) : server, q, question, left);
+    }
+  }
+
+  /** The reply over UDP, or over TCP when the UDP reply is truncated (RFC 7766 section 5). */
+  private async plain(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
     const started = this.deps.clock.now();
     let raw = await this.deps.udp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, timeoutMs);
     if (raw[2]! & F2_TC) {
@@ -91,6 +143,10 @@ export class UpstreamPool {
       raw = await this.deps.tcp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, left);
       if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TCP');
     }
+    return raw;
+  }
+
+  private checked(server: UpstreamServer, q: Query, raw: Buffer): Answer {
     try {
       const reply = parseReply(raw);
       // The exchanges match the question already (RFC 5452 section 3); serving depends on it
@@ -105,6 +161,11 @@ export class UpstreamPool {
       throw e;
     }
   }
+}
+
+/** The same server on port 53, for plain DNS after TLS on 853 failed. */
+function plainServer(server: UpstreamServer): UpstreamServer {
+  return toUpstreamServer({ family: server.endpoint.family, address: server.endpoint.address, port: 53 });
 }
 
 function failureFor(server: UpstreamServer, rcode: number): UpstreamError {

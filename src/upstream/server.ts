@@ -3,19 +3,21 @@
 // for logs ("192.0.2.53:53", "[2001:db8::53]:53").
 
 import net from 'node:net';
-import type { Endpoint } from '../config/types.js';
+import type { UpstreamEndpoint } from '../config/types.js';
 
 export interface UpstreamServer {
-  readonly endpoint: Endpoint;
+  readonly endpoint: UpstreamEndpoint;
+  /** The name its TLS certificate is checked against (DNS=ADDR#NAME); null: none given. */
+  readonly tlsName: string | null;
   /** Canonical text of the address (RFC 5952 for IPv6, as inet_ntop prints it). */
   readonly address: string;
   readonly label: string;
 }
 
-export function toUpstreamServer(endpoint: Endpoint): UpstreamServer {
+export function toUpstreamServer(endpoint: UpstreamEndpoint): UpstreamServer {
   const address = endpoint.family === 6 ? canonicalIPv6(endpoint.address) : endpoint.address;
   const label = endpoint.family === 6 ? `[${address}]:${endpoint.port}` : `${address}:${endpoint.port}`;
-  return { endpoint, address, label };
+  return { endpoint, tlsName: endpoint.tlsName ?? null, address, label };
 }
 
 function canonicalIPv6(address: string): string {

@@ -1,8 +1,9 @@
-// One TCP connection to one upstream server, used for many queries (RFC 7766 section 6.2.1:
-// clients SHOULD reuse connections and pipeline queries). Queries are written as they come;
-// replies are matched to them by ID and question, in any order (section 7). The connection
-// comes from the socket factory, so it leaves through the same VRF as every other upstream
-// socket.
+// One stream connection to one upstream server, TCP or TLS, used for many queries (RFC 7766
+// section 6.2.1: clients SHOULD reuse connections and pipeline queries; RFC 7858 section 3.4
+// the same for TLS). Queries are written as they come; replies are matched to them by ID and
+// question, in any order (RFC 7766 section 7). The connector makes the stream: a TCP socket
+// from the socket factory (tcp.ts), with TLS on top (tls.ts), so it leaves through the same
+// VRF as every other upstream socket.
 //
 // Its life: connected by the first query; closed when it has been idle for idleTimeoutMs (RFC
 // 7766 section 6.2.3: the client closes idle connections, which spares the server from doing
@@ -35,6 +36,29 @@ interface Waiting {
  */
 export class ConnectionLostError extends UpstreamError {}
 
+/**
+ * Opens the stream to `server` within timeoutMs. Rejects with an UpstreamError that says what
+ * failed (its code: VR_ERR_UPSTREAM_TIMEOUT, VR_ERR_UPSTREAM_TCP, VR_ERR_UPSTREAM_TLS).
+ */
+export type Connector = (server: UpstreamServer, timeoutMs: number) => Promise<net.Socket>;
+
+/** The connector of plain TCP: a socket from the factory (bound to the VRF), connected. */
+export function tcpConnector(factory: SocketFactory): Connector {
+  return async (server, timeoutMs) => {
+    try {
+      return await factory.tcpConnect(server.endpoint.family, server.address, server.endpoint.port, timeoutMs);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UpstreamError(
+        code === 'ETIMEDOUT' ? 'VR_ERR_UPSTREAM_TIMEOUT' : 'VR_ERR_UPSTREAM_TCP',
+        server.label,
+        `TCP connect failed: ${code ?? (e as Error).message}`,
+        { cause: e },
+      );
+    }
+  };
+}
+
 export class TcpConnection {
   private sock: net.Socket | null = null;
   private connecting: Promise<net.Socket> | null = null;
@@ -46,7 +70,7 @@ export class TcpConnection {
   closed = false;
 
   constructor(
-    private readonly factory: SocketFactory,
+    private readonly connector: Connector,
     private readonly server: UpstreamServer,
     private readonly idleTimeoutMs: number,
     private readonly onClosed: (c: TcpConnection) => void,
@@ -91,18 +115,11 @@ export class TcpConnection {
   }
 
   private async connect(timeoutMs: number): Promise<net.Socket> {
-    const { family, port } = this.server.endpoint;
     let sock: net.Socket;
     try {
-      sock = await this.factory.tcpConnect(family, this.server.address, port, timeoutMs);
+      sock = await this.connector(this.server, timeoutMs);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const err = new UpstreamError(
-        code === 'ETIMEDOUT' ? 'VR_ERR_UPSTREAM_TIMEOUT' : 'VR_ERR_UPSTREAM_TCP',
-        this.server.label,
-        `TCP connect failed: ${code ?? (e as Error).message}`,
-        { cause: e },
-      );
+      const err = e instanceof UpstreamError ? e : new UpstreamError('VR_ERR_UPSTREAM_TCP', this.server.label, (e as Error).message, { cause: e });
       this.finish(() => err);
       throw err;
     }

@@ -4,7 +4,7 @@
 // under it (an idle close racing our write) is asked once more on a fresh connection.
 
 import type { SocketFactory } from '../net/socket-factory.js';
-import { ConnectionLostError, TcpConnection } from './tcp-connection.js';
+import { ConnectionLostError, TcpConnection, tcpConnector, type Connector } from './tcp-connection.js';
 import type { UpstreamServer } from './server.js';
 
 export interface TcpExchange {
@@ -23,12 +23,16 @@ export interface TcpExchangeOptions {
 export const TCP_IDLE_TIMEOUT_MS = 10_000;
 
 export function createTcpExchange(factory: SocketFactory, opts: TcpExchangeOptions = {}): TcpExchange {
-  const idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
+  return createStreamExchange(tcpConnector(factory), opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS);
+}
+
+/** Exchanges over reused stream connections, one per server, made by `connector` (TCP or TLS). */
+export function createStreamExchange(connector: Connector, idleTimeoutMs: number): TcpExchange {
   const connections = new Map<string, TcpConnection>();
   const connectionTo = (server: UpstreamServer): TcpConnection => {
     let c = connections.get(server.label);
     if (c === undefined || c.closed) {
-      c = new TcpConnection(factory, server, idleTimeoutMs, (gone) => {
+      c = new TcpConnection(connector, server, idleTimeoutMs, (gone) => {
         if (connections.get(server.label) === gone) connections.delete(server.label);
       });
       connections.set(server.label, c);

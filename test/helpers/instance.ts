@@ -5,7 +5,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import pino from 'pino';
 import { App } from '../../src/app.js';
-import type { Config, Endpoint } from '../../src/config/types.js';
+import type { Config, Endpoint, TlsConfig, UpstreamEndpoint } from '../../src/config/types.js';
 import { createNativeSocketFactory } from '../../src/net/native-factory.js';
 import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
 import { parseCidr, type Cidr } from '../../src/config/cidr.js';
@@ -16,7 +16,7 @@ export function cidr(text: string): Cidr {
   return p.value;
 }
 
-export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number; cache?: boolean; staleSec?: number; staleClientTimeoutMs?: number }): Config {
+export function testConfig(o: { listen: Endpoint[]; upstreams: UpstreamEndpoint[]; tls?: TlsConfig; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number; cache?: boolean; staleSec?: number; staleClientTimeoutMs?: number }): Config {
   return {
     vrf: null,
     server: {
@@ -30,6 +30,7 @@ export function testConfig(o: { listen: Endpoint[]; upstreams: Endpoint[]; attem
     upstream: {
       device: null,
       servers: o.upstreams,
+      tls: o.tls ?? { mode: 'no', caFile: null, pinsSha256: [] },
       attemptTimeoutMs: o.attemptTimeoutMs ?? 300,
       queryTimeoutMs: o.queryTimeoutMs ?? 1500,
       ednsUdpSize: 1232,

@@ -39,7 +39,7 @@ describe('loadConfig: defaults from the schema', () => {
         tcpMaxPipelined: OPTIONS.TCPMaxPipelined.default,
       },
       upstream: {
-        device: null, servers: [{ family: 4, address: '192.0.2.53', port: 53 }],
+        device: null, servers: [{ family: 4, address: '192.0.2.53', port: 53 }], tls: { mode: 'no', caFile: null, pinsSha256: [] },
         attemptTimeoutMs: 1500, queryTimeoutMs: 5000, ednsUdpSize: 1232, maxInflight: 1024,
       },
       cache: { enabled: true, maxEntries: 10000, minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600, failureTtlSec: 5, maxMiB: 64, staleSec: 0, staleClientTimeoutMs: 1800 },
@@ -58,6 +58,53 @@ describe('loadConfig: defaults from the schema', () => {
   });
 });
 
+describe('loadConfig: DNS over TLS', () => {
+  const pin = Buffer.alloc(32, 7).toString('base64');
+
+  it('DNS=ADDR#NAME names the TLS server; with DNSOverTLS= servers without a port use 853, resolv.conf servers too', () => {
+    const rc = write('resolv.conf', 'nameserver 192.0.2.9');
+    const ca = write('ca.pem', '-----BEGIN CERTIFICATE-----', 'x', '-----END CERTIFICATE-----');
+    const f = write('tls.conf', '[Resolve]', 'DNS=192.0.2.1#DNS.Example.NET. [2001:db8::1]:8853#dns6.example.net 192.0.2.2',
+      `ResolvConf=${rc}`, 'DNSOverTLS=yes', `TLSCAFile=${ca}`, `TLSPinSHA256=${pin}`);
+    const c = loadConfig({ file: f, flags: {} });
+    expect(c.upstream.servers).toEqual([
+      { family: 4, address: '192.0.2.1', port: 853, tlsName: 'dns.example.net' },
+      { family: 6, address: '2001:db8::1', port: 8853, tlsName: 'dns6.example.net' },
+      { family: 4, address: '192.0.2.2', port: 853 },
+      { family: 4, address: '192.0.2.9', port: 853 },
+    ]);
+    expect(c.upstream.tls).toEqual({ mode: 'yes', caFile: ca, pinsSha256: [pin] });
+  });
+
+  it('--upstream ADDR#NAME and --dns-over-tls opportunistic; without TLS the name is kept and port 53 stays', () => {
+    const c = loadConfig({ flags: { upstream: ['192.0.2.1#dns.example.net'], dnsOverTls: 'opportunistic' } });
+    expect(c.upstream.servers).toEqual([{ family: 4, address: '192.0.2.1', port: 853, tlsName: 'dns.example.net' }]);
+    expect(c.upstream.tls.mode).toBe('opportunistic');
+    expect(loadConfig({ flags: { upstream: ['192.0.2.1#dns.example.net'] } }).upstream.servers[0]!.port).toBe(53);
+  });
+
+  it('every TLS problem is reported at once, each with its place', () => {
+    const f = write('bad-tls.conf', '[Resolve]', 'DNS=192.0.2.1#-bad-.example 192.0.2.2#', 'DNSOverTLS=maybe',
+      `TLSCAFile=${join(dir, 'missing.pem')}`, 'TLSPinSHA256=notbase64 AAAA');
+    const err = (() => { try { loadConfig({ file: f, flags: {} }); } catch (e) { return e as ConfigError; } return null; })()!;
+    const text = err.problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+    expect(text).toMatch(/-bad-\.example" after "#" is not a host name/);
+    expect(text).toMatch(/192\.0\.2\.2#": "" after "#" is not a host name/);
+    expect(text).toMatch(/DNSOverTLS.*maybe/);
+    expect(text).toMatch(/missing\.pem/);
+    expect(text).toMatch(/"notbase64" is not a SHA-256 pin/);
+    expect(text).toMatch(/"AAAA" is not a SHA-256 pin/);
+  });
+
+  it('TLS keys without DNSOverTLS=, and pins with opportunistic TLS, are refused with what to do', () => {
+    const ca = write('ca2.pem', '-----BEGIN CERTIFICATE-----');
+    const off = write('off.conf', '[Resolve]', 'DNS=192.0.2.1', `TLSCAFile=${ca}`, `TLSPinSHA256=${pin}`);
+    expect(() => loadConfig({ file: off, flags: {} })).toThrow(/TLSCAFile= is set but DNSOverTLS= is no[\s\S]*TLSPinSHA256= is set but DNSOverTLS= is no/);
+    const opp = write('opp.conf', '[Resolve]', 'DNS=192.0.2.1', 'DNSOverTLS=opportunistic', `TLSPinSHA256=${pin}`);
+    expect(() => loadConfig({ file: opp, flags: {} })).toThrow(/TLSPinSHA256= needs DNSOverTLS=yes/);
+  });
+});
+
 describe('loadConfig: file values', () => {
   it('reads every key from the file', () => {
     const f = write('mgmt.conf', '[Resolve]', 'VRF=mgmt', 'Listen=127.0.0.1 [::1]:5353', 'Port=5300', 'DNS=192.0.2.1 [2001:db8::1]:5353',
@@ -73,6 +120,7 @@ describe('loadConfig: file values', () => {
     });
     expect(c.upstream).toEqual({
       device: 'mgmt2', servers: [{ family: 4, address: '192.0.2.1', port: 53 }, { family: 6, address: '2001:db8::1', port: 5353 }],
+      tls: { mode: 'no', caFile: null, pinsSha256: [] },
       attemptTimeoutMs: 700, queryTimeoutMs: 3000, ednsUdpSize: 4096, maxInflight: 9,
     });
     expect(c.cache).toEqual({ enabled: false, maxEntries: 42, minTtlSec: 10, maxTtlSec: 600, negativeMaxTtlSec: 60, failureTtlSec: 0, maxMiB: 64, staleSec: 86400, staleClientTimeoutMs: 900 });
