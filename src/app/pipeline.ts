@@ -51,6 +51,7 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
       ednsUdpSize: config.upstream.ednsUdpSize,
       ttl: config.cache,
       dnsOverTls: config.upstream.tls.mode,
+      ...(config.upstream.serverSelection !== undefined && { serverSelection: config.upstream.serverSelection }),
     },
     {
       health,

@@ -33,7 +33,8 @@ export function summarize(file: string, c: Config): string {
   const rows: [string, string][] = [
     ['VRF', c.vrf ?? 'none (default VRF)'],
     ['Listen', `${server.listen.map(formatEndpoint).join(' ')} (UDP and TCP, ${device(c.vrf)})`],
-    ['Upstreams', `${upstream.servers.map(formatServer).join(' ')} (${device(upstream.device)})`],
+    ['Upstreams', `${upstream.servers.map(formatServer).join(' ')} (${device(upstream.device)}; ` +
+      `${upstream.serverSelection === 'rtt' ? 'fastest first' : 'in this order'})`],
     ['  from', c.sources.join(', ')],
     ['TLS', tlsSummary(upstream.tls)],
     ['Timeouts', `${upstream.attemptTimeoutMs} ms per server, ${upstream.queryTimeoutMs} ms per query, ` +

@@ -223,6 +223,14 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       `UpstreamTimeoutMs (${attemptTimeoutMs}) is greater than QueryTimeoutMs (${queryTimeoutMs}): no server would get its full time`);
   }
 
+  let serverSelection: 'ordered' | 'rtt' | undefined; // absent: ordered
+  const selection = given('ServerSelection');
+  if (selection !== undefined) {
+    const p = parseEnum(OPTIONS.ServerSelection, selection.value);
+    if (!p.ok) report(selection.path, p.message);
+    else if (p.value !== 'ordered') serverSelection = p.value;
+  }
+
   let logFormat: LogFormat | undefined; // absent: auto, decided when the logger is made
   const format = given('LogFormat');
   if (format !== undefined) {
@@ -255,6 +263,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     upstream: {
       device: upstreamDevice, servers: unique.map((s) => s.endpoint), tls, attemptTimeoutMs, queryTimeoutMs,
       ednsUdpSize: int('EDNSBufferSize'), maxInflight: int('MaxInflight'),
+      ...(serverSelection !== undefined && { serverSelection }),
     },
     cache,
     access,

@@ -9,6 +9,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const LOG_FORMATS = ['auto', 'json', 'journal'] as const;
 export const DENY_ACTIONS = ['refuse', 'drop'] as const;
 export const DNS_OVER_TLS = ['no', 'yes', 'opportunistic'] as const;
+export const SERVER_SELECTIONS = ['ordered', 'rtt'] as const;
 /** Where the control socket lives unless ControlSocket= says otherwise; INSTANCE.sock inside. */
 export const CONTROL_DIR = '/run/vrf-resolver';
 
@@ -145,6 +146,14 @@ export const OPTIONS = {
   CacheFailureTTLSec: {
     kind: 'int', default: 5, min: 0, max: 300, unit: 's',
     doc: 'How long a failed resolution (SERVFAIL to the client) is remembered, sparing dead servers; RFC 9520 asks for 1 s to 5 min. 0 disables it.',
+  },
+  ServerSelection: {
+    kind: 'enum', default: 'ordered', values: SERVER_SELECTIONS,
+    doc: 'The order upstream servers are asked in, after those backing off from failures. ordered: as listed (the default, as ' +
+      'resolved and dnsmasq do: list the primary first, and each name keeps going to the server whose cache is warm for it). ' +
+      'rtt: the fastest first, by a smoothed round-trip time per server (as Unbound does; a server not yet measured is asked first, ' +
+      'and a timeout counts as the time waited); ' +
+      'one question in 20 goes first to another server in turn, so a server that got faster is noticed.',
   },
   UpstreamTimeoutMs: {
     kind: 'int', default: 1500, min: 50, max: 60_000, unit: 'ms',

@@ -68,6 +68,8 @@ export interface UpstreamConfig {
   readonly servers: readonly UpstreamEndpoint[];
   /** DNS-over-TLS (RFC 7858) to every server: resolved's DNSOverTLS= meanings. */
   readonly tls: TlsConfig;
+  /** ordered: as listed; rtt: fastest first (upstream/health.ts). Absent: ordered. */
+  readonly serverSelection?: 'ordered' | 'rtt';
   /** Time to wait for one server before moving to the next. */
   readonly attemptTimeoutMs: number;
   /** Time after which the client gets SERVFAIL, whatever is still being tried. */

@@ -1,7 +1,14 @@
 // Upstream health: a server that keeps failing is tried after the others until it recovers.
 // After FAILURES_BEFORE_BACKOFF consecutive failures it backs off for 1 s, doubling per further
-// failure up to MAX_BACKOFF_MS; any success clears it. Servers stay in the configured order
-// otherwise (resolved's and dnsmasq's default: the first server is preferred).
+// failure up to MAX_BACKOFF_MS; any success clears it. Among the others, ServerSelection=:
+//   ordered  the configured order (resolved's and dnsmasq's default: the first server is
+//            preferred), the default: operators list their primary first, and each name
+//            then goes to the same server, whose cache is warm for it.
+//   rtt      the lowest smoothed round-trip time first (Unbound's infra cache, RFC 6298 SRTT);
+//            a server not yet measured goes first, so each is measured on its first question,
+//            and a timeout counts as the time waited, so a slow or dead server sinks. Every
+//            PROBE_EVERY-th question goes first to another ready server in turn, so a server
+//            that got faster is noticed.
 
 import type { Clock } from '../clock.js';
 import type { UpstreamServer } from './server.js';
@@ -9,6 +16,11 @@ import type { UpstreamServer } from './server.js';
 const FAILURES_BEFORE_BACKOFF = 3;
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
+
+export type ServerSelection = 'ordered' | 'rtt';
+
+/** With rtt: one question in this many probes another ready server first. */
+export const PROBE_EVERY = 20;
 
 /** One server's health and counters, as the control plane shows them (times on the passed-in clock). */
 export interface ServerState {
@@ -44,13 +56,24 @@ export class UpstreamHealth {
     this.states = new Map(servers.map((s) => [s, freshState(s.label)]));
   }
 
-  /** Servers to try, in order: those not backing off first (configured order), then the rest. */
-  order(): UpstreamServer[] {
+  private orders = 0;
+  private probe = 0;
+
+  /** Servers to try, in order: those not backing off first (by `selection`), then the rest. */
+  order(selection: ServerSelection = 'ordered'): UpstreamServer[] {
     const now = this.clock.now();
     const ready: UpstreamServer[] = [];
     const waiting: UpstreamServer[] = [];
     for (const s of this.servers) (this.states.get(s)!.backoffUntilMs <= now ? ready : waiting).push(s);
     waiting.sort((a, b) => this.states.get(a)!.backoffUntilMs - this.states.get(b)!.backoffUntilMs);
+    if (selection === 'rtt' && ready.length > 1) {
+      const rtt = (s: UpstreamServer) => this.states.get(s)!.srttMs ?? -1; // unmeasured: first
+      ready.sort((a, b) => rtt(a) - rtt(b)); // stable: equal RTTs keep the configured order
+      if (++this.orders % PROBE_EVERY === 0) {
+        const [probed] = ready.splice(1 + (this.probe++ % (ready.length - 1)), 1);
+        ready.unshift(probed!);
+      }
+    }
     return ready.concat(waiting);
   }
 
@@ -72,8 +95,12 @@ export class UpstreamHealth {
     this.states.get(server)!.tcpFallbacks++;
   }
 
-  failure(server: UpstreamServer, code: string): void {
+  /** `server` failed with `code`; a timeout after waitedMs also counts as that round trip. */
+  failure(server: UpstreamServer, code: string, waitedMs?: number): void {
     const st = this.states.get(server)!;
+    if (code === 'VR_ERR_UPSTREAM_TIMEOUT' && waitedMs !== undefined) {
+      st.srttMs = st.srttMs === null ? waitedMs : st.srttMs + SRTT_GAIN * (waitedMs - st.srttMs);
+    }
     st.failures++;
     st.failuresByCode[code] = (st.failuresByCode[code] ?? 0) + 1;
     st.lastError = { code, atMs: this.clock.now() };

@@ -18,7 +18,7 @@ import { upstreamQuery } from '../dns/synth.js';
 import type { Query } from '../dns/query.js';
 import type { Clock } from '../clock.js';
 import type { Stats } from '../stats.js';
-import type { UpstreamHealth } from './health.js';
+import type { ServerSelection, UpstreamHealth } from './health.js';
 import type { UpstreamServer } from './server.js';
 import type { TcpExchange } from './tcp.js';
 import type { UdpExchange } from './udp.js';
@@ -30,6 +30,8 @@ import type { DnsOverTls } from '../config/types.js';
 export interface PoolOptions {
   /** no: UDP (TCP on TC=1). yes: TLS only. opportunistic: TLS, else UDP. */
   readonly dnsOverTls?: DnsOverTls;
+  /** The order servers are tried in (health.ts); absent: ordered. */
+  readonly serverSelection?: ServerSelection;
   readonly attemptTimeoutMs: number;
   readonly queryTimeoutMs: number;
   readonly ednsUdpSize: number;
@@ -73,7 +75,7 @@ export class UpstreamPool {
     const question = q.msg.subarray(HEADER_LEN, q.questionEnd);
     let last: unknown = null;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      for (const server of health.order()) {
+      for (const server of health.order(this.opts.serverSelection)) {
         const left = deadline - clock.now();
         if (left <= 0) break;
         stats.upstreamQueries++;
@@ -87,7 +89,7 @@ export class UpstreamPool {
           stats.upstreamFailures++;
           last = e;
           const code: ErrorCode = e instanceof ResolverError ? e.code : 'VR_ERR_UPSTREAM_NETWORK';
-          health.failure(server, code);
+          health.failure(server, code, clock.now() - started);
           log.warn({ code, upstream: server.label, err: (e as Error).message }, 'upstream failed');
         }
       }

@@ -19,7 +19,8 @@ describe('checkConfig', () => {
     expect(r.text).toContain(`${file}: OK`);
     expect(r.text).toMatch(/VRF: +mgmt/);
     expect(r.text).toMatch(/Listen: +127\.0\.0\.1:53 \[::1\]:53 \(UDP and TCP, device mgmt\)/);
-    expect(r.text).toMatch(/Upstreams: +192\.0\.2\.53:53 \[2001:db8::53\]:53 \(device mgmt\)/);
+    expect(r.text).toMatch(/Upstreams: +192\.0\.2\.53:53 \[2001:db8::53\]:53 \(device mgmt; in this order\)/);
+    expect(r.text).toMatch(/TLS: +off/);
     expect(r.text).toContain(`  from:     DNS= in ${file}, ${rc}\n`);
     expect(r.text).toMatch(/Cache: +on, 500 entries, TTL 0\.\.86400 s, negative <= 3600 s, failures 5 s/);
     expect(r.text).toMatch(/Log level: +info/);
