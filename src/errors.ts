@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   VR_ERR_UPSTREAM_BAD_REPLY: 'an upstream reply was malformed or did not match our query',
   VR_ERR_UPSTREAM_NETWORK: 'sending to an upstream server failed (unreachable, no route, reset)',
   VR_ERR_UPSTREAM_TCP: 'the TCP exchange with an upstream server failed or was cut short',
+  VR_ERR_UPSTREAM_CASE: 'an upstream server replied without keeping the random letter case of the query (RandomizeCase=)',
   VR_ERR_UPSTREAM_TLS: 'the TLS connection to an upstream server failed: handshake, certificate, name or pin (DNSOverTLS=)',
   VR_ERR_ALL_UPSTREAMS_FAILED: 'no upstream server gave a usable answer within QueryTimeoutMs',
   VR_ERR_OVERLOADED: 'too many queries in flight to upstream servers (MaxInflight)',

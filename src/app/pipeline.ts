@@ -52,6 +52,7 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
       ttl: config.cache,
       dnsOverTls: config.upstream.tls.mode,
       ...(config.upstream.serverSelection !== undefined && { serverSelection: config.upstream.serverSelection }),
+      ...(config.upstream.randomizeCase === true && { randomizeCase: true }),
     },
     {
       health,

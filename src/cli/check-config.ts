@@ -43,7 +43,8 @@ export function summarize(file: string, c: Config): string {
       ? `on, ${cache.maxEntries} entries, TTL ${cache.minTtlSec}..${cache.maxTtlSec} s, ` +
         `negative <= ${cache.negativeMaxTtlSec} s, failures ${cache.failureTtlSec} s`
       : 'off'],
-    ['UDP', `EDNS ${upstream.ednsUdpSize} bytes upstream, replies <= ${server.maxUdpSize} bytes to clients`],
+    ['UDP', `EDNS ${upstream.ednsUdpSize} bytes upstream${upstream.randomizeCase ? ', names in random case (0x20)' : ''}, ` +
+      `replies <= ${server.maxUdpSize} bytes to clients`],
     ['TCP', `${server.tcpMaxConnections} connections, ${server.tcpMaxPipelined} pipelined each, ` +
       `idle timeout ${server.tcpIdleTimeoutMs} ms`],
     ['Log level', c.logLevel],

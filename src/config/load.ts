@@ -264,6 +264,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       device: upstreamDevice, servers: unique.map((s) => s.endpoint), tls, attemptTimeoutMs, queryTimeoutMs,
       ednsUdpSize: int('EDNSBufferSize'), maxInflight: int('MaxInflight'),
       ...(serverSelection !== undefined && { serverSelection }),
+      ...(bool('RandomizeCase') && { randomizeCase: true }),
     },
     cache,
     access,

@@ -155,6 +155,13 @@ export const OPTIONS = {
       'and a timeout counts as the time waited); ' +
       'one question in 20 goes first to another server in turn, so a server that got faster is noticed.',
   },
+  RandomizeCase: {
+    kind: 'bool', default: false,
+    doc: 'Send each UDP query\'s name in a random letter case and accept only replies that keep it (the "0x20" technique, ' +
+      'draft-vixie-dnsext-dns0x20): a forger must guess about one more bit per letter. Off by default, because some servers and ' +
+      'load balancers do not keep the case: such a server is noticed (a reply that differs in case alone, and no other), asked ' +
+      'again at once in the client\'s case, and asked that way for an hour, with one warn line (VR_ERR_UPSTREAM_CASE).',
+  },
   UpstreamTimeoutMs: {
     kind: 'int', default: 1500, min: 50, max: 60_000, unit: 'ms',
     doc: 'Time to wait for one upstream server before asking the next.',

@@ -70,6 +70,8 @@ export interface UpstreamConfig {
   readonly tls: TlsConfig;
   /** ordered: as listed; rtt: fastest first (upstream/health.ts). Absent: ordered. */
   readonly serverSelection?: 'ordered' | 'rtt';
+  /** RandomizeCase=yes (0x20 in upstream UDP queries); absent: no. */
+  readonly randomizeCase?: boolean;
   /** Time to wait for one server before moving to the next. */
   readonly attemptTimeoutMs: number;
   /** Time after which the client gets SERVFAIL, whatever is still being tried. */

@@ -108,9 +108,10 @@ export function parseReply(msg: Buffer): Reply {
 /**
  * RFC 5452 section 3: a reply is ours only with our ID, QR set, one question, and the question
  * we asked (name compared without regard to ASCII case, type and class exactly). `question` is
- * the question section we sent (name, type, class), as bytes.
+ * the question section we sent (name, type, class), as bytes. `exactCase`: the name's letters
+ * must also keep the case we sent (draft-vixie-dnsext-dns0x20, RandomizeCase=).
  */
-export function replyMatches(reply: Buffer, id: number, question: Buffer): boolean {
+export function replyMatches(reply: Buffer, id: number, question: Buffer, exactCase = false): boolean {
   if (reply.length < HEADER_LEN + question.length) return false;
   if (reply.readUInt16BE(0) !== id || (reply[2]! & F2_QR) === 0) return false;
   if (reply.readUInt16BE(4) !== 1) return false;
@@ -118,6 +119,10 @@ export function replyMatches(reply: Buffer, id: number, question: Buffer): boole
   for (let i = 0; i < nameLen; i++) {
     let a = reply[HEADER_LEN + i]!;
     let b = question[i]!;
+    if (exactCase) {
+      if (a !== b) return false;
+      continue;
+    }
     if (a >= 0x41 && a <= 0x5a) a |= 0x20;
     if (b >= 0x41 && b <= 0x5a) b |= 0x20;
     if (a !== b) return false;

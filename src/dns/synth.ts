@@ -3,6 +3,7 @@
 // question goes back exactly as the client wrote it (case included).
 
 import { EDNS_DO, EDNS_OPTION_PADDING, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
+import { randomBytes } from 'node:crypto';
 import type { Edns, Query } from './query.js';
 
 export const OPT_LEN = 11;
@@ -56,6 +57,21 @@ export function errorForQuery(q: Query, rcode: number, ourUdpSize: number): Buff
  * us what it validated (RFC 6840 section 5.7), the client's question bytes unchanged, and our
  * own OPT record advertising `udpSize` (DO copied from the client; part of the key too).
  */
+/**
+ * Gives each letter of the name in msg[from, to) a random case (draft-vixie-dnsext-dns0x20):
+ * a forger must then guess the case too, about one bit per letter on top of the ID and port
+ * (RFC 5452 section 9.3). Length octets are at most 63, below 'A', so they are never touched.
+ */
+export function randomizeCase(msg: Buffer, from: number, to: number): void {
+  const bits = randomBytes(Math.ceil((to - from) / 8));
+  for (let i = from; i < to; i++) {
+    const c = msg[i]! | 0x20;
+    if (c < 0x61 || c > 0x7a) continue; // not a letter
+    const up = (bits[(i - from) >> 3]! >> ((i - from) & 7)) & 1;
+    msg[i] = up ? c & ~0x20 : c;
+  }
+}
+
 export function upstreamQuery(q: Query, id: number, udpSize: number, padBlock = 0): Buffer {
   const qLen = q.questionEnd - HEADER_LEN;
   const base = HEADER_LEN + qLen + OPT_LEN;

@@ -14,7 +14,7 @@ import { F2_TC, HEADER_LEN, RCODE } from '../dns/constants.js';
 import { WireError } from '../dns/name.js';
 import { parseReply } from '../dns/message.js';
 import { buildAnswer, type Answer, type TtlPolicy } from '../dns/answer.js';
-import { upstreamQuery } from '../dns/synth.js';
+import { randomizeCase, upstreamQuery } from '../dns/synth.js';
 import type { Query } from '../dns/query.js';
 import type { Clock } from '../clock.js';
 import type { Stats } from '../stats.js';
@@ -32,6 +32,8 @@ export interface PoolOptions {
   readonly dnsOverTls?: DnsOverTls;
   /** The order servers are tried in (health.ts); absent: ordered. */
   readonly serverSelection?: ServerSelection;
+  /** RandomizeCase=: a random letter case in the name of each UDP query (0x20). */
+  readonly randomizeCase?: boolean;
   readonly attemptTimeoutMs: number;
   readonly queryTimeoutMs: number;
   readonly ednsUdpSize: number;
@@ -60,9 +62,14 @@ const MAX_PASSES = 2;
 /** Opportunistic TLS: how long a server whose TLS failed is asked in plain DNS before TLS again. */
 export const TLS_RETRY_MS = 60_000;
 
+/** RandomizeCase=: how long a server that does not keep the case is asked without it. */
+export const CASE_RETRY_MS = 3_600_000;
+
 export class UpstreamPool {
   /** Opportunistic TLS: servers asked in plain DNS until then (clock ms), by label. */
   private readonly plainUntil = new Map<string, number>();
+  /** RandomizeCase=: servers asked without a random case until then (clock ms), by label. */
+  private readonly sameCaseUntil = new Map<string, number>();
 
   constructor(
     private readonly opts: PoolOptions,
@@ -136,7 +143,7 @@ export class UpstreamPool {
   /** The reply over UDP, or over TCP when the UDP reply is truncated (RFC 7766 section 5). */
   private async plain(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
     const started = this.deps.clock.now();
-    let raw = await this.deps.udp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, timeoutMs);
+    let raw = await this.overUdp(server, q, question, timeoutMs);
     if (raw[2]! & F2_TC) {
       // RFC 2181 section 9: a truncated reply is never used or cached; ask again over TCP.
       this.deps.stats.tcpFallbacks++;
@@ -146,6 +153,34 @@ export class UpstreamPool {
       if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TCP');
     }
     return raw;
+  }
+
+  /**
+   * The UDP reply. With RandomizeCase= the name goes out in a random letter case and only a reply
+   * that keeps it counts; a server that answers without keeping it (some load balancers and
+   * old servers lowercase names) is asked again at once in the client's case, and so for
+   * CASE_RETRY_MS, with one warn line. A forger cannot cause that without the ID and port.
+   */
+  private async overUdp(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
+    const { clock, log, udp } = this.deps;
+    const size = this.opts.ednsUdpSize;
+    if (!this.opts.randomizeCase || (this.sameCaseUntil.get(server.label) ?? 0) > clock.now()) {
+      return udp(server, upstreamQuery(q, randomId(), size), question, timeoutMs);
+    }
+    const query = upstreamQuery(q, randomId(), size);
+    randomizeCase(query, HEADER_LEN, HEADER_LEN + question.length - 4);
+    const started = clock.now();
+    try {
+      return await udp(server, query, query.subarray(HEADER_LEN, HEADER_LEN + question.length), timeoutMs, true);
+    } catch (e) {
+      const left = timeoutMs - (clock.now() - started);
+      if (!(e instanceof ResolverError) || e.code !== 'VR_ERR_UPSTREAM_CASE') throw e;
+      this.sameCaseUntil.set(server.label, clock.now() + CASE_RETRY_MS);
+      log.warn({ code: e.code, upstream: server.label, err: e.message, retryCaseInSec: CASE_RETRY_MS / 1000 },
+        'upstream does not keep the letter case of queries (RandomizeCase=yes): asking it without');
+      if (left < 1) throw e;
+      return udp(server, upstreamQuery(q, randomId(), size), question, left);
+    }
   }
 
   private checked(server: UpstreamServer, q: Query, raw: Buffer): Answer {

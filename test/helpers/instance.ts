@@ -16,7 +16,7 @@ export function cidr(text: string): Cidr {
   return p.value;
 }
 
-export function testConfig(o: { listen: Endpoint[]; upstreams: UpstreamEndpoint[]; tls?: TlsConfig; serverSelection?: 'ordered' | 'rtt'; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number; cache?: boolean; staleSec?: number; staleClientTimeoutMs?: number }): Config {
+export function testConfig(o: { listen: Endpoint[]; upstreams: UpstreamEndpoint[]; tls?: TlsConfig; serverSelection?: 'ordered' | 'rtt'; randomizeCase?: boolean; attemptTimeoutMs?: number; queryTimeoutMs?: number; tcpIdleTimeoutMs?: number; tcpMaxConnections?: number; tcpMaxConnectionsPerClient?: number; cache?: boolean; staleSec?: number; staleClientTimeoutMs?: number }): Config {
   return {
     vrf: null,
     server: {
@@ -32,6 +32,7 @@ export function testConfig(o: { listen: Endpoint[]; upstreams: UpstreamEndpoint[
       servers: o.upstreams,
       tls: o.tls ?? { mode: 'no', caFile: null, pinsSha256: [] },
       ...(o.serverSelection !== undefined && { serverSelection: o.serverSelection }),
+      ...(o.randomizeCase === true && { randomizeCase: true }),
       attemptTimeoutMs: o.attemptTimeoutMs ?? 300,
       queryTimeoutMs: o.queryTimeoutMs ?? 1500,
       ednsUdpSize: 1232,
