@@ -47,6 +47,23 @@ constexpr int kMaxBatchesPerWakeup = 4;
 
 constexpr napi_type_tag kHandleTag = {0x7564706261746368ull, 0x7672662d7265736full};
 
+socklen_t AddrLen(const unsigned char* addr) {
+  sa_family_t family;
+  memcpy(&family, addr, sizeof family);
+  return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+// One outgoing datagram: `buf` to the sockaddr at `addr`.
+void FillSend(struct mmsghdr& msg, struct iovec& iov, const Napi::Buffer<unsigned char>& buf, unsigned char* addr) {
+  iov.iov_base = buf.Data();
+  iov.iov_len = buf.Length();
+  memset(&msg, 0, sizeof msg);
+  msg.msg_hdr.msg_iov = &iov;
+  msg.msg_hdr.msg_iovlen = 1;
+  msg.msg_hdr.msg_name = addr;
+  msg.msg_hdr.msg_namelen = AddrLen(addr);
+}
+
 // Sends msgs[0, n) in as few sendmmsg calls as the kernel allows. A message that fails is
 // skipped; with the send buffer full (EAGAIN) the rest is dropped, as a full socket drops.
 // Returns the errno of the last failure, or 0.
@@ -88,12 +105,6 @@ class UdpBatch : public PolledFd {
     addrs = nullptr;
   }
 
-  static socklen_t AddrLen(const unsigned char* addr) {
-    sa_family_t family;
-    memcpy(&family, addr, sizeof family);
-    return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-  }
-
   // Sends replies[0, count) that are Buffers to their senders (SendAll); a failure's errno is
   // kept for the next onBatch.
   void SendReplies(Napi::Value result, int count) {
@@ -106,14 +117,7 @@ class UdpBatch : public PolledFd {
     for (int i = 0; i < count && static_cast<uint32_t>(i) < have; i++) {
       Napi::Value v = replies.Get(static_cast<uint32_t>(i));
       if (!v.IsBuffer()) continue;
-      auto buf = v.As<Napi::Buffer<unsigned char>>();
-      iov[n].iov_base = buf.Data();
-      iov[n].iov_len = buf.Length();
-      memset(&msgs[n], 0, sizeof msgs[n]);
-      msgs[n].msg_hdr.msg_iov = &iov[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
-      msgs[n].msg_hdr.msg_name = addrs + static_cast<size_t>(i) * kAddrBytes;
-      msgs[n].msg_hdr.msg_namelen = AddrLen(addrs + static_cast<size_t>(i) * kAddrBytes);
+      FillSend(msgs[n], iov[n], v.As<Napi::Buffer<unsigned char>>(), addrs + static_cast<size_t>(i) * kAddrBytes);
       n++;
     }
     int err = SendAll(fd, msgs, n);
@@ -182,15 +186,7 @@ Napi::Value SendLater(const Napi::CallbackInfo& info) {
       if (!reply.IsBuffer() || !addr.IsBuffer() || addr.As<Napi::Buffer<unsigned char>>().Length() != kAddrBytes) {
         throw Napi::TypeError::New(env, "sendLater: each reply must be a Buffer, each addr one slot of addrs");
       }
-      auto r = reply.As<Napi::Buffer<unsigned char>>();
-      auto a = addr.As<Napi::Buffer<unsigned char>>();
-      iov[n].iov_base = r.Data();
-      iov[n].iov_len = r.Length();
-      memset(&msgs[n], 0, sizeof msgs[n]);
-      msgs[n].msg_hdr.msg_iov = &iov[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
-      msgs[n].msg_hdr.msg_name = a.Data();
-      msgs[n].msg_hdr.msg_namelen = UdpBatch::AddrLen(a.Data());
+      FillSend(msgs[n], iov[n], reply.As<Napi::Buffer<unsigned char>>(), addr.As<Napi::Buffer<unsigned char>>().Data());
     }
     int err = SendAll(u->fd, msgs, n);
     if (err != 0) failed = err;
