@@ -11,9 +11,9 @@ import { nameToText } from './dns/name.js';
 import { rcodeName, typeName } from './dns/mnemonics.js';
 import { parseQuery, type Query } from './dns/query.js';
 import { errorForQuery, errorReply } from './dns/synth.js';
-import { replyLimit, serveAnswer, type Transport } from './dns/serve.js';
+import { replyLimit, serveAnswer, servePacked, type Transport } from './dns/serve.js';
 import type { DnsCache } from './cache/cache.js';
-import type { Answer } from './dns/answer.js';
+import type { PackedAnswer } from './dns/answer.js';
 import type { Resolved } from './upstream/pool.js';
 import type { Clock } from './clock.js';
 import { countQtype, countRcode, type Stats } from './stats.js';
@@ -90,17 +90,18 @@ export class Resolver {
     const hit = cache?.get(q.key);
     if (hit) {
       stats.cacheHits++;
-      if (hit.entry.kind === 'failure') return this.fail(q, ctx, started, 'failure-cached', null);
-      const reply = serveAnswer(hit.entry.answer, q, hit.remainingSec, limit, this.opts.maxUdpSize);
-      countRcode(stats, hit.entry.answer.rcode);
+      if (hit.failure) return this.fail(q, ctx, started, 'failure-cached', null);
+      // Served before anything else can touch the cache: the hit reads the cache's own bytes.
+      const reply = servePacked(hit, q, hit.remainingSec, limit, this.opts.maxUdpSize);
+      countRcode(stats, hit.rcode);
       stats.hitLatency.observe(this.deps.clock.now() - started);
-      this.logQuery(q, ctx, started, 'hit', hit.entry.answer.rcode, null);
+      this.logQuery(q, ctx, started, 'hit', hit.rcode, null);
       return reply;
     }
     stats.cacheMisses++;
     // RFC 8767 section 4: while a failed refresh is recent, the stale answer goes out at once.
     const stale = cache?.stale(q.key);
-    if (stale?.held) return this.serveStale(stale.answer, q, ctx, limit, started);
+    if (stale?.held) return this.serveStale(stale, q, ctx, limit, started);
     // The query's bytes are the listener's only until this call returns (a batched UDP
     // listener reuses them for the next batch): a miss keeps a copy of its own.
     return this.miss({ ...q, msg: Buffer.from(q.msg) }, ctx, limit, started, stale !== undefined);
@@ -130,7 +131,7 @@ export class Resolver {
         // RFC 8767 section 5: this client gets the stale answer now; the refresh goes on and
         // updates the cache (or, failing, holds the stale answer: fetch()).
         const stale = this.deps.cache?.stale(q.key);
-        if (stale) return this.serveStale(stale.answer, q, ctx, limit, started);
+        if (stale) return this.serveStale(stale, q, ctx, limit, started);
         resolved = await pending; // evicted meanwhile: nothing stale left to give
       }
       const { answer, server } = resolved;
@@ -140,7 +141,7 @@ export class Resolver {
       return serveAnswer(answer, q, answer.ttlSec, limit, this.opts.maxUdpSize);
     } catch (e) {
       const stale = this.deps.cache?.stale(q.key);
-      if (stale) return this.serveStale(stale.answer, q, ctx, limit, started);
+      if (stale) return this.serveStale(stale, q, ctx, limit, started);
       return this.fail(q, ctx, started, outcome, e);
     }
   }
@@ -163,12 +164,12 @@ export class Resolver {
   }
 
   /** An expired answer, because upstream could not refresh it in time (RFC 8767): TTL 30, EDE 3. */
-  private serveStale(answer: Answer, q: Query, ctx: QueryContext, limit: number, started: number): Buffer {
+  private serveStale(answer: PackedAnswer, q: Query, ctx: QueryContext, limit: number, started: number): Buffer {
     this.deps.stats.staleServed++;
     countRcode(this.deps.stats, answer.rcode);
     this.deps.stats.missLatency.observe(this.deps.clock.now() - started);
     this.logQuery(q, ctx, started, 'stale', answer.rcode, null);
-    return serveAnswer(answer, q, 0, limit, this.opts.maxUdpSize, true);
+    return servePacked(answer, q, 0, limit, this.opts.maxUdpSize, true);
   }
 
   /** Asks upstream and stores what comes back: the answer, or the failure (RFC 9520). */

@@ -6,7 +6,7 @@
 //     ones are opened before removed ones are closed;
 //   - the pipeline (pool, resolver) is rebuilt when an upstream, cache or reply setting changed;
 //   - the cache is kept unless the upstream servers changed (their answers may differ: flush),
-//     the cache was switched off or on, or its capacity changed (lru-cache's max is fixed);
+//     the cache was switched off or on, or its capacity changed (its slot arrays are sized once);
 //   - the upstream health state is kept when the server list is the same.
 
 import type { Config, Endpoint } from '../config/types.js';

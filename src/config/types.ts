@@ -40,7 +40,7 @@ export type LogFormat = 'json' | 'journal';
 
 export interface CacheConfig {
   readonly enabled: boolean;
-  /** Bound on the number of cached answers (lru-cache capacity). */
+  /** Bound on the number of cached answers (the cache's slots, cache/slots.ts). */
   readonly maxEntries: number;
   /** Bound on the memory the cached answers take, in MiB (wire bytes plus per-entry overhead). */
   readonly maxMiB: number;

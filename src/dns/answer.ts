@@ -4,7 +4,7 @@
 // and wildcard expansions, dnssec.ts), re-assembled with our own
 // compression and with the offset of every TTL kept, so a cache hit is a copy plus patches.
 
-import { F2_QR, F2_RD, F3_AD, F3_RA, F3_RCODE_MASK, HEADER_LEN, RCODE, TYPE } from './constants.js';
+import { F2_QR, F2_RD, F3_AD, F3_RA, F3_RCODE_MASK, HEADER_LEN, MAX_TCP_MESSAGE, RCODE, TYPE } from './constants.js';
 import { isSubdomain, lowerKey, readName } from './name.js';
 import { proofsIn, signaturesOver, wildcardZone } from './dnssec.js';
 import { Section, type Reply, type ResourceRecord } from './message.js';
@@ -29,6 +29,34 @@ export interface Answer {
   readonly kind: AnswerKind;
   /** False for answers we serve once but must not keep (zero TTL, negative without SOA). */
   readonly cacheable: boolean;
+}
+
+/**
+ * An answer packed into bytes someone else owns (the cache's slabs): `wireLen` bytes of wire
+ * form at `start`, then `ttlCount` TTL offsets as 16-bit big-endian numbers. Serving it
+ * (serve.ts, servePacked) is the same copy plus patches as serving an Answer.
+ */
+export interface PackedAnswer {
+  readonly bytes: Buffer;
+  readonly start: number;
+  readonly wireLen: number;
+  readonly ttlCount: number;
+  readonly rcode: number;
+}
+
+/**
+ * Bytes the packed form takes, or -1 for an answer too long to pack: more than 65,535 bytes
+ * cannot go whole over any transport (RFC 1035 4.2.2), and 16 bits hold every offset below that.
+ */
+export function packedAnswerLength(a: Answer): number {
+  return a.wire.length > MAX_TCP_MESSAGE ? -1 : a.wire.length + 2 * a.ttlOffsets.length;
+}
+
+/** Writes the packed form at `at` (packedAnswerLength bytes). */
+export function packAnswer(a: Answer, dest: Buffer, at: number): void {
+  a.wire.copy(dest, at);
+  let p = at + a.wire.length;
+  for (const off of a.ttlOffsets) p = dest.writeUInt16BE(off, p);
 }
 
 /** How many CNAMEs we follow inside one reply before giving up on the chain. */

@@ -1,9 +1,10 @@
 // Serving an answer to one client: copy the stored wire form and patch what differs per
 // client: ID, RD, CD, the question's letter case, the TTLs, and our OPT record. No decode, no
-// encode; this is the cache-hit path.
+// encode. servePacked, from the cache's bytes, is the cache-hit path; serveAnswer serves a
+// fresh answer to the clients that waited for it.
 
 import { CLASSIC_UDP_SIZE, F2_RD, F2_TC, F3_AD, F3_CD, HEADER_LEN, MAX_TCP_MESSAGE } from './constants.js';
-import type { Answer } from './answer.js';
+import type { Answer, PackedAnswer } from './answer.js';
 import type { Query } from './query.js';
 import { EDE_STALE, OPT_LEN, writeOpt } from './synth.js';
 
@@ -26,12 +27,28 @@ export function replyLimit(q: Query, transport: Transport, maxUdpSize: number): 
  * EDNS clients, the Extended DNS Error "Stale Answer".
  */
 export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: number, ourUdpSize: number, stale = false): Buffer {
+  const out = copyAndPatch(a.wire, 0, a.wire.length, a.rcode, q, ourUdpSize, stale);
+  const ttl = stale ? STALE_TTL_SEC : remainingSec;
+  for (const off of a.ttlOffsets) out.writeUInt32BE(ttl, off);
+  return out.length > limit ? truncate(out, q, out.length - a.wire.length) : out;
+}
+
+/** The same for an answer packed in the cache's bytes (answer.ts, PackedAnswer): the hit path. */
+export function servePacked(p: PackedAnswer, q: Query, remainingSec: number, limit: number, ourUdpSize: number, stale = false): Buffer {
+  const out = copyAndPatch(p.bytes, p.start, p.wireLen, p.rcode, q, ourUdpSize, stale);
+  const ttl = stale ? STALE_TTL_SEC : remainingSec;
+  const b = p.bytes;
+  for (let i = 0, at = p.start + p.wireLen; i < p.ttlCount; i++, at += 2) out.writeUInt32BE(ttl, (b[at]! << 8) | b[at + 1]!);
+  return out.length > limit ? truncate(out, q, out.length - p.wireLen) : out;
+}
+
+/** The stored wire form copied, with this client's header bits, question and OPT; TTLs are the caller's. */
+function copyAndPatch(src: Buffer, start: number, wireLen: number, rcode: number, q: Query, ourUdpSize: number, stale: boolean): Buffer {
   const withOpt = q.edns !== null;
   const options = stale && withOpt ? EDE_STALE : undefined;
   const optLen = withOpt ? OPT_LEN + (options ? options.length : 0) : 0;
-  const size = a.wire.length + optLen;
-  const out = Buffer.allocUnsafe(size);
-  a.wire.copy(out, 0);
+  const out = Buffer.allocUnsafe(wireLen + optLen);
+  src.copy(out, 0, start, start + wireLen);
   out[0] = q.msg[0]!;
   out[1] = q.msg[1]!;
   out[2] = (out[2]! & ~F2_RD) | (q.msg[2]! & F2_RD);
@@ -43,13 +60,11 @@ export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: nu
   // clients check the case they sent, draft-vixie-dnsext-dns0x20). Our compressed owner names
   // point here, so they follow too.
   q.msg.copy(out, HEADER_LEN, HEADER_LEN, q.qnameEnd);
-  const ttl = stale ? STALE_TTL_SEC : remainingSec;
-  for (const off of a.ttlOffsets) out.writeUInt32BE(ttl, off);
   if (withOpt) {
-    writeOpt(out, a.wire.length, ourUdpSize, a.rcode, q.edns.do, options);
+    writeOpt(out, wireLen, ourUdpSize, rcode, q.edns.do, options);
     out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
   }
-  return size > limit ? truncate(out, q, optLen) : out;
+  return out;
 }
 
 /**

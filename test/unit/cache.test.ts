@@ -39,7 +39,7 @@ describe('DnsCache with a manual clock', () => {
     const clock = new ManualClock();
     const c = new DnsCache({ maxEntries: 10, clock });
     c.storeFailure('k', 5);
-    expect(c.get('k')?.entry.kind).toBe('failure');
+    expect(c.get('k')?.failure).toBe(true);
     clock.advance(5000);
     expect(c.get('k')).toBeUndefined();
     c.storeFailure('k', 0);
@@ -54,6 +54,40 @@ describe('DnsCache with a manual clock', () => {
     expect(c.size).toBe(3);
     expect(c.get('b')).toBeUndefined();
     expect(c.get('a')).toBeDefined();
+  });
+});
+
+describe('DnsCache serve-stale', () => {
+  it('keeps an expired answer for ServeStaleSec, and holds it after a failed refresh (RFC 8767 4)', () => {
+    const clock = new ManualClock();
+    const c = new DnsCache({ maxEntries: 10, staleSec: 60, clock });
+    const a = { ...answer(10), wire: Buffer.from('0123456789abcdef') };
+    c.storeAnswer('k', a);
+    expect(c.stale('k')).toBeUndefined(); // alive: not stale
+    clock.advance(10_000);
+    expect(c.get('k')).toBeUndefined();
+    const stale = c.stale('k')!;
+    expect(stale.held).toBe(false);
+    expect(stale.bytes.subarray(stale.start, stale.start + stale.wireLen).toString()).toBe('0123456789abcdef');
+    expect(c.holdStale('k', 5)).toBe(true);
+    expect(c.stale('k')?.held).toBe(true);
+    clock.advance(5_000);
+    expect(c.stale('k')?.held).toBe(false);
+    clock.advance(55_000);
+    expect(c.stale('k')).toBeUndefined();
+    expect(c.holdStale('k', 5)).toBe(false);
+    expect(c.get('k')).toBeUndefined();
+    expect(c.size).toBe(0); // gone once past the window
+  });
+
+  it('never keeps a remembered failure stale (RFC 9520 is not RFC 8767)', () => {
+    const clock = new ManualClock();
+    const c = new DnsCache({ maxEntries: 10, staleSec: 60, clock });
+    c.storeFailure('k', 5);
+    clock.advance(5000);
+    expect(c.stale('k')).toBeUndefined();
+    expect(c.get('k')).toBeUndefined();
+    expect(c.size).toBe(0);
   });
 });
 
