@@ -131,7 +131,7 @@ export const OPTIONS = {
   },
   CacheMaxMiB: {
     kind: 'int', default: 64, min: 1, max: 65536, unit: 'MiB',
-    doc: 'Most memory the cached answers may take (wire bytes plus about 600 bytes per entry); the least recently used goes first. Bounds the cache when answers are large, whatever CacheMaxEntries allows.',
+    doc: 'Most memory the cached answers may take (each entry\'s key and wire bytes, rounded up to a size class at most a quarter larger, plus 64 bytes); the least recently used goes first. Bounds the cache when answers are large, whatever CacheMaxEntries allows.',
   },
   ServeStaleSec: {
     kind: 'int', default: 0, min: 0, max: 604800, unit: 's',

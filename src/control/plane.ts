@@ -10,7 +10,6 @@ import { formatEndpoint } from '../config/endpoint.js';
 import type { SocketFactory } from '../net/socket-factory.js';
 import { InstanceControl } from './api.js';
 import { startControlServer, type ControlServer } from './server.js';
-import { startMetricsListener } from './metrics.js';
 import type { ControlApi } from './types.js';
 
 export interface ControlPlane {
@@ -74,6 +73,8 @@ export async function startControlPlane(deps: ControlPlaneDeps): Promise<Control
     metrics = null;
     if (ep === null) return;
     try {
+      // Imported only when Metrics= is set: prom-client costs about 5 MiB of RSS (issue 13).
+      const { startMetricsListener } = await import('./metrics.js');
       const handle = await startMetricsListener({ api, endpoint: ep, factory: deps.listenFactory, log, vrf: config.vrf ?? 'default' });
       metrics = { key, handle };
       log.info({ metrics: handle.label }, 'metrics listener ready');
