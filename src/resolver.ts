@@ -44,7 +44,12 @@ export interface ResolverOptions {
    * absent: only once the refresh has failed.
    */
   readonly staleClientTimeoutMs?: number;
+  /** Prefetch=: refresh popular answers in their last tenth (cache.ts, CacheHit.prefetch). */
+  readonly prefetch?: boolean;
 }
+
+/** At most this share of MaxInflight goes to prefetches, so clients' misses always find room. */
+export const PREFETCH_INFLIGHT_SHARE = 0.25;
 
 export interface ResolverDeps {
   readonly cache: DnsCache | null;
@@ -58,6 +63,8 @@ type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'failure-cached' | 'overloade
 
 export class Resolver {
   private readonly inflight = new Map<string, Promise<Resolved>>();
+  /** Prefetches in flight (they are in `inflight` too). */
+  private prefetching = 0;
 
   constructor(
     private readonly opts: ResolverOptions,
@@ -96,6 +103,7 @@ export class Resolver {
       countRcode(stats, hit.rcode);
       stats.hitLatency.observe(this.deps.clock.now() - started);
       this.logQuery(q, ctx, started, 'hit', hit.rcode, null);
+      if (hit.prefetch && this.opts.prefetch) this.prefetch(q);
       return reply;
     }
     stats.cacheMisses++;
@@ -170,6 +178,35 @@ export class Resolver {
     this.deps.stats.missLatency.observe(this.deps.clock.now() - started);
     this.logQuery(q, ctx, started, 'stale', answer.rcode, null);
     return servePacked(answer, q, 0, limit, this.opts.maxUdpSize, true);
+  }
+
+  /**
+   * Refreshes a popular answer before it expires (Unbound's prefetch): in the background, once
+   * per key (it joins the in-flight table, so misses for the key share it), and only while
+   * prefetches hold less than PREFETCH_INFLIGHT_SHARE of MaxInflight. A failure leaves the
+   * cached answer to expire as it would have: no failure is remembered over it.
+   */
+  private prefetch(q: Query): void {
+    if (this.inflight.has(q.key) || this.prefetching >= this.opts.maxInflight * PREFETCH_INFLIGHT_SHARE) return;
+    this.deps.stats.prefetches++;
+    this.prefetching++;
+    const key = q.key;
+    // A copy: the listener reuses the query's bytes once handle() returns.
+    const copy = { ...q, msg: Buffer.from(q.msg) };
+    const pending = this.deps.upstream.resolve(copy).then((resolved) => {
+      this.deps.cache?.storeAnswer(key, resolved.answer);
+      return resolved;
+    });
+    this.inflight.set(key, pending);
+    const done = () => {
+      this.prefetching--;
+      this.inflight.delete(key);
+    };
+    pending.then(done, (e: unknown) => {
+      done();
+      const qname = nameToText(copy.msg.subarray(12, copy.qnameEnd));
+      this.deps.log.debug({ qname, err: (e as Error).message }, 'prefetch failed; the cached answer expires as it would');
+    });
   }
 
   /** Asks upstream and stores what comes back: the answer, or the failure (RFC 9520). */

@@ -76,6 +76,8 @@ export interface Counters {
   tcpFallbacks: number;
   /** Expired answers served because their refresh failed (RFC 8767). */
   staleServed: number;
+  /** Answers refreshed before they expired, because they were asked for near the end (Prefetch=). */
+  prefetches: number;
 }
 
 /** Replies by RCODE, 0..23 (BADVERS is 16); other values count at the last index. */
@@ -95,7 +97,7 @@ export interface Stats extends Counters {
 const COUNTER_NAMES = [
   'queries', 'udpQueries', 'tcpQueries', 'cacheHits', 'cacheMisses', 'coalesced', 'dropped', 'denied', 'formerr', 'notimp',
   'refused', 'servfail', 'spoofedReplies', 'mismatchedReplies', 'upstreamQueries', 'upstreamFailures', 'tcpFallbacks',
-  'staleServed',
+  'staleServed', 'prefetches',
 ] as const satisfies readonly (keyof Counters)[];
 
 export function newStats(): Stats {

@@ -67,7 +67,7 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
   const resolver = new Resolver(
     {
       maxUdpSize: config.server.maxUdpSize, maxInflight: config.upstream.maxInflight, failureTtlSec: config.cache.failureTtlSec,
-      staleClientTimeoutMs: config.cache.staleClientTimeoutMs,
+      staleClientTimeoutMs: config.cache.staleClientTimeoutMs, prefetch: config.cache.prefetch ?? true,
     },
     { cache, upstream: pool, clock, log, stats },
   );

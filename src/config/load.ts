@@ -211,6 +211,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     enabled: bool('Cache'), maxEntries: int('CacheMaxEntries'), minTtlSec: int('CacheMinTTLSec'),
     maxTtlSec: int('CacheMaxTTLSec'), negativeMaxTtlSec: int('CacheNegativeMaxTTLSec'), failureTtlSec: int('CacheFailureTTLSec'),
     maxMiB: int('CacheMaxMiB'), staleSec: int('ServeStaleSec'), staleClientTimeoutMs: int('ServeStaleClientTimeoutMs'),
+    ...(!bool('Prefetch') && { prefetch: false }),
   };
   if (cache.minTtlSec > cache.maxTtlSec) {
     report(pathOf(given('CacheMinTTLSec') ? 'CacheMinTTLSec' : 'CacheMaxTTLSec'),

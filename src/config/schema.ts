@@ -133,6 +133,13 @@ export const OPTIONS = {
     kind: 'int', default: 64, min: 1, max: 65536, unit: 'MiB',
     doc: 'Most memory the cached answers may take (each entry\'s key and wire bytes, rounded up to a size class at most a quarter larger, plus 64 bytes); the least recently used goes first. Bounds the cache when answers are large, whatever CacheMaxEntries allows.',
   },
+  Prefetch: {
+    kind: 'bool', default: true,
+    doc: 'Refresh a popular answer before it expires (Unbound\'s prefetch rule): a cache hit in the last tenth of the answer\'s ' +
+      'lifetime, on an answer hit at least twice while cached, asks upstream in the background while the client gets the ' +
+      'cached answer at once. One refresh per name at a time, at most a quarter of MaxInflight; a failed refresh leaves the ' +
+      'answer to expire as usual. Counted as "prefetches" in vrf-resolver statistics. no: answers are only refreshed when asked after they expire.',
+  },
   ServeStaleSec: {
     kind: 'int', default: 0, min: 0, max: 604800, unit: 's',
     doc: 'How long past its expiry an answer may still be served when every upstream fails to refresh it (RFC 8767 serve-stale; it suggests 1 to 3 days). Stale answers go out with TTL 30 and, to EDNS clients, the Extended DNS Error "Stale Answer" (RFC 8914). 0 never serves stale answers.',

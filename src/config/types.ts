@@ -55,6 +55,8 @@ export interface CacheConfig {
   readonly staleSec: number;
   /** With staleSec: how long a client waits for a refresh before it gets the stale answer (RFC 8767 5); 0: until it fails. */
   readonly staleClientTimeoutMs: number;
+  /** Prefetch=no turns prefetching off; absent: on. */
+  readonly prefetch?: boolean;
 }
 
 export interface UpstreamConfig {

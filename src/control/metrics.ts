@@ -97,6 +97,9 @@ const FAMILIES: readonly Family[] = [
   { name: 'vrf_resolver_cache_stale_served_total', type: 'counter',
     help: 'Expired answers served because their refresh failed or was slow (RFC 8767, ServeStaleSec=).',
     samples: (s) => value(s.stats.counters.staleServed) },
+  { name: 'vrf_resolver_cache_prefetches_total', type: 'counter',
+    help: 'Answers refreshed in the background before they expired, because they were asked for in their last tenth (Prefetch=).',
+    samples: (s) => value(s.stats.counters.prefetches) },
 
   // Upstream servers, labelled `to` as CoreDNS's forward plugin does ("192.0.2.53:53").
   { name: 'vrf_resolver_upstream_requests_total', type: 'counter', labelNames: ['to'],

@@ -18,7 +18,7 @@ const SECTIONS: readonly { readonly header: string; readonly counters: readonly 
     counters: [['formerr', 'FORMERR'], ['notimp', 'NOTIMP'], ['refused', 'REFUSED'], ['servfail', 'SERVFAIL'],
       ['staleServed', 'Stale answers']],
   },
-  { header: 'Cache', counters: [['cacheHits', 'Hits'], ['cacheMisses', 'Misses'], ['coalesced', 'Joined in flight']] },
+  { header: 'Cache', counters: [['cacheHits', 'Hits'], ['cacheMisses', 'Misses'], ['coalesced', 'Joined in flight'], ['prefetches', 'Prefetched']] },
   {
     header: 'Upstream',
     counters: [['upstreamQueries', 'Queries sent'], ['upstreamFailures', 'Failures'], ['tcpFallbacks', 'TCP fallbacks'],
