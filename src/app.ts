@@ -40,6 +40,8 @@ export interface AppDeps {
   readonly listenFactory: SocketFactory;
   /** Sockets for upstream exchanges: bound to `config.upstream.device`. */
   readonly upstreamFactory: SocketFactory;
+  /** Sockets bound to another device, for servers written ADDR%DEVICE; absent without the native helper. */
+  readonly factoryFor?: (device: string) => SocketFactory;
   readonly log: Logger;
   readonly clock?: Clock;
   /** Sockets passed by systemd (socket activation): served in place of config.server.listen. */
@@ -82,7 +84,10 @@ export class App {
 
   private constructor(private readonly deps: AppDeps) {
     this.config = deps.config;
-    this.pipelineDeps = { upstreamFactory: deps.upstreamFactory, clock: deps.clock ?? systemClock, log: deps.log, stats: this.stats };
+    this.pipelineDeps = {
+      upstreamFactory: deps.upstreamFactory, clock: deps.clock ?? systemClock, log: deps.log, stats: this.stats,
+      ...(deps.factoryFor !== undefined && { factoryFor: deps.factoryFor }),
+    };
     this.pipeline = buildPipeline(this.config, this.pipelineDeps);
     this.access = accessFor(this.config);
     // serveTcp reads these at each connection and query: kept listeners follow a reload.

@@ -15,6 +15,11 @@ import { toUpstreamServer } from '../upstream/server.js';
 import { createUdpExchange } from '../upstream/udp.js';
 import { createTcpExchange } from '../upstream/tcp.js';
 import { createTlsExchange } from '../upstream/tls.js';
+import { UpstreamRouter } from '../upstream/router.js';
+import type { UpstreamServer } from '../upstream/server.js';
+import type { UdpExchange } from '../upstream/udp.js';
+import type { TcpExchange } from '../upstream/tcp.js';
+import type { UpstreamEndpoint } from '../config/types.js';
 
 export interface Pipeline {
   readonly cache: DnsCache | null;
@@ -25,6 +30,11 @@ export interface Pipeline {
 export interface PipelineDeps {
   /** Sockets for upstream exchanges: bound to `config.upstream.device`. */
   readonly upstreamFactory: SocketFactory;
+  /**
+   * Sockets bound to another device, for servers written ADDR%DEVICE (Forward=, DNS=). Absent:
+   * such servers are refused at build time (the plain factory cannot bind to a device).
+   */
+  readonly factoryFor?: (device: string) => SocketFactory;
   readonly clock: Clock;
   readonly log: Logger;
   /** Shared by every pipeline of the instance, so counters survive a reload. */
@@ -43,27 +53,59 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
     : config.cache.enabled
       ? new DnsCache({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxMiB * 1024 * 1024, staleSec: config.cache.staleSec, clock })
       : null;
-  const health = carried.health ?? new UpstreamHealth(config.upstream.servers.map(toUpstreamServer), clock);
-  const pool = new UpstreamPool(
+  const up = config.upstream;
+  // Every server once (a server in several routes shares its health), by its label; those of a
+  // carried health are its own objects (it keys its state by them; reload-plan.ts keeps it
+  // only when the servers and routes are the same).
+  const byLabel = new Map<string, UpstreamServer>((carried.health?.all ?? []).map((s) => [s.label, s]));
+  const serversOf = (list: readonly UpstreamEndpoint[]) => list.map((e) => {
+    const s = toUpstreamServer(e);
+    if (!byLabel.has(s.label)) byLabel.set(s.label, s);
+    return byLabel.get(s.label)!;
+  });
+  const defaults = serversOf(up.servers);
+  const routes = (up.routes ?? []).map((r) => ({ domain: r.domain, servers: serversOf(r.servers) }));
+  const health = carried.health ?? new UpstreamHealth([...byLabel.values()], clock);
+
+  // The exchanges of each device: UpstreamDevice='s for servers without %DEVICE.
+  const exchanges = new Map<string | null, { udp: UdpExchange; tcp: TcpExchange; tls?: TcpExchange }>();
+  const exchangesFor = (device: string | undefined) => {
+    const key = device ?? null;
+    let ex = exchanges.get(key);
+    if (ex === undefined) {
+      if (device !== undefined && deps.factoryFor === undefined) {
+        throw new Error(`upstream server on device ${device} (ADDR%DEVICE): needs the native socket helper (npm run build:native)`);
+      }
+      const factory = device === undefined ? upstreamFactory : deps.factoryFor!(device);
+      ex = {
+        udp: createUdpExchange(factory, stats),
+        tcp: createTcpExchange(factory),
+        ...(up.tls.mode !== 'no' && { tls: createTlsExchange(factory, { ...up.tls, mode: up.tls.mode }) }),
+      };
+      exchanges.set(key, ex);
+    }
+    return ex;
+  };
+  for (const s of byLabel.values()) exchangesFor(s.endpoint.device); // fail at build time, not at the first query
+  const udp: UdpExchange = (s, ...rest) => exchangesFor(s.endpoint.device).udp(s, ...rest);
+  const tcp: TcpExchange = (s, ...rest) => exchangesFor(s.endpoint.device).tcp(s, ...rest);
+  const tls: TcpExchange = (s, ...rest) => exchangesFor(s.endpoint.device).tls!(s, ...rest);
+
+  const poolFor = (servers: readonly UpstreamServer[]) => new UpstreamPool(
     {
-      attemptTimeoutMs: config.upstream.attemptTimeoutMs,
-      queryTimeoutMs: config.upstream.queryTimeoutMs,
-      ednsUdpSize: config.upstream.ednsUdpSize,
+      attemptTimeoutMs: up.attemptTimeoutMs,
+      queryTimeoutMs: up.queryTimeoutMs,
+      ednsUdpSize: up.ednsUdpSize,
       ttl: config.cache,
-      dnsOverTls: config.upstream.tls.mode,
-      ...(config.upstream.serverSelection !== undefined && { serverSelection: config.upstream.serverSelection }),
-      ...(config.upstream.randomizeCase === true && { randomizeCase: true }),
+      dnsOverTls: up.tls.mode,
+      ...(up.serverSelection !== undefined && { serverSelection: up.serverSelection }),
+      ...(up.randomizeCase === true && { randomizeCase: true }),
+      servers,
     },
-    {
-      health,
-      udp: createUdpExchange(upstreamFactory, stats),
-      tcp: createTcpExchange(upstreamFactory),
-      ...(config.upstream.tls.mode !== 'no' && { tls: createTlsExchange(upstreamFactory, { ...config.upstream.tls, mode: config.upstream.tls.mode }) }),
-      clock,
-      log,
-      stats,
-    },
+    { health, udp, tcp, ...(up.tls.mode !== 'no' && { tls }), clock, log, stats },
   );
+  const pool = routes.length === 0 ? poolFor(defaults)
+    : new UpstreamRouter(poolFor(defaults), routes.map((r) => ({ domain: r.domain, upstream: poolFor(r.servers) })));
   const resolver = new Resolver(
     {
       maxUdpSize: config.server.maxUdpSize, maxInflight: config.upstream.maxInflight, failureTtlSec: config.cache.failureTtlSec,

@@ -5,7 +5,8 @@
 //   - listeners: the ones whose endpoint stayed are kept (no gap, no lost TCP connection), new
 //     ones are opened before removed ones are closed;
 //   - the pipeline (pool, resolver) is rebuilt when an upstream, cache or reply setting changed;
-//   - the cache is kept unless the upstream servers changed (their answers may differ: flush),
+//   - the cache is kept unless the upstream servers or the Forward= routes changed (their
+//     answers may differ: flush),
 //     the cache was switched off or on, or its capacity changed (its slot arrays are sized once);
 //   - the upstream health state is kept when the server list is the same.
 
@@ -41,6 +42,8 @@ export function planReload(old: Config, next: Config): ReloadPlan {
   };
   const rebuildPipeline = changed.some((p) => p.startsWith('upstream.') || p.startsWith('cache.') || p === 'server.maxUdpSize');
   const sameServers = sameSet(old.upstream.servers, next.upstream.servers);
+  // A name may move to another route, whose servers answer it differently: the cache goes.
+  const routesChanged = changed.some((p) => p.startsWith('upstream.routes'));
   let cache: ReloadPlan['cache'] = 'kept';
   if (!next.cache.enabled) cache = 'off';
   else if (!old.cache.enabled) cache = 'flushed: the cache was off';
@@ -48,7 +51,12 @@ export function planReload(old: Config, next: Config): ReloadPlan {
   else if (old.cache.maxMiB !== next.cache.maxMiB) cache = 'flushed: CacheMaxMiB changed';
   else if (old.cache.staleSec !== next.cache.staleSec) cache = 'flushed: ServeStaleSec changed';
   else if (!sameServers) cache = 'flushed: the upstream servers changed';
-  const keepHealth = sameServers && old.upstream.servers.every((s, i) => sameEndpoint(s, next.upstream.servers[i]!));
+  else if (routesChanged) cache = 'flushed: the Forward= routes changed';
+  // The health covers the routes' servers too (pipeline.ts), so it is kept only when they stay.
+  const keepHealth = sameServers && !routesChanged && old.upstream.servers.every((s, i) => {
+    const n = next.upstream.servers[i]!;
+    return sameEndpoint(s, n) && s.tlsName === n.tlsName && s.device === n.device;
+  });
   return { changed, refused, listen, rebuildPipeline, cache, keepHealth };
 }
 

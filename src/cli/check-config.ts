@@ -36,6 +36,8 @@ export function summarize(file: string, c: Config): string {
     ['Upstreams', `${upstream.servers.map(formatServer).join(' ')} (${device(upstream.device)}; ` +
       `${upstream.serverSelection === 'rtt' ? 'fastest first' : 'in this order'})`],
     ['  from', c.sources.join(', ')],
+    ...(upstream.routes ?? []).map((r, i): [string, string] =>
+      [i === 0 ? 'Forward' : '', `${r.domain} -> ${r.servers.map(formatServer).join(' ')}`]),
     ['TLS', tlsSummary(upstream.tls)],
     ['Timeouts', `${upstream.attemptTimeoutMs} ms per server, ${upstream.queryTimeoutMs} ms per query, ` +
       `at most ${upstream.maxInflight} questions in flight`],
@@ -49,7 +51,7 @@ export function summarize(file: string, c: Config): string {
       `idle timeout ${server.tcpIdleTimeoutMs} ms`],
     ['Log level', c.logLevel],
   ];
-  const body = rows.map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`);
+  const body = rows.map(([k, v]) => `${(k === '' ? '' : `${k}:`).padEnd(12)}${v}`);
   return [`${file}: OK`, ...body].join('\n') + '\n';
 }
 

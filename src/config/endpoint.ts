@@ -45,19 +45,37 @@ export function parseEndpoint(text: string, defaultPort: number): Parsed<Endpoin
 export function parseServer(text: string, defaultPort: number): Parsed<UpstreamEndpoint> {
   const raw = text.trim();
   const hash = raw.indexOf('#');
-  if (hash < 0) return parseEndpoint(raw, defaultPort);
-  const name = raw.slice(hash + 1).replace(/\.$/, '').toLowerCase();
-  // RFC 1123 host names: letters, digits and hyphens in dot-separated labels of at most 63.
-  if (name.length === 0 || name.length > 253 || !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
-    return fail(`"${raw}": "${raw.slice(hash + 1)}" after "#" is not a host name (the server's TLS name, e.g. dns.example.net)`);
+  let rest = hash < 0 ? raw : raw.slice(0, hash);
+  let tlsName: string | undefined;
+  if (hash >= 0) {
+    tlsName = raw.slice(hash + 1).replace(/\.$/, '').toLowerCase();
+    if (!isHostName(tlsName)) {
+      return fail(`"${raw}": "${raw.slice(hash + 1)}" after "#" is not a host name (the server's TLS name, e.g. dns.example.net)`);
+    }
   }
-  const endpoint = parseEndpoint(raw.slice(0, hash), defaultPort);
-  return endpoint.ok ? ok({ ...endpoint.value, tlsName: name }) : endpoint;
+  // ADDR[:PORT]%DEVICE (resolved's %IFACE): this server is asked through that device.
+  let device: string | undefined;
+  const pct = rest.lastIndexOf('%');
+  if (pct > rest.lastIndexOf(']') && (rest.startsWith('[') || isIP(rest.slice(0, pct).replace(/:[0-9]+$/, '')) === 4)) {
+    device = rest.slice(pct + 1);
+    rest = rest.slice(0, pct);
+    if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(device)) {
+      return fail(`"${raw}": "${device}" after "%" is not a device name (at most 15 characters, e.g. mgmt)`);
+    }
+  }
+  const endpoint = parseEndpoint(rest, defaultPort);
+  if (!endpoint.ok) return endpoint;
+  return ok({ ...endpoint.value, ...(device !== undefined && { device }), ...(tlsName !== undefined && { tlsName }) });
 }
 
-/** A server as DNS= takes it back: "192.0.2.53:853#dns.example.net". */
+/** RFC 1123 host names: letters, digits and hyphens in dot-separated labels of at most 63. */
+export function isHostName(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name);
+}
+
+/** A server as DNS= takes it back: "192.0.2.53:853%mgmt#dns.example.net". */
 export function formatServer(e: UpstreamEndpoint): string {
-  return e.tlsName === undefined ? formatEndpoint(e) : `${formatEndpoint(e)}#${e.tlsName}`;
+  return `${formatEndpoint(e)}${e.device !== undefined ? `%${e.device}` : ''}${e.tlsName !== undefined ? `#${e.tlsName}` : ''}`;
 }
 
 /** "192.0.2.53:53", "[2001:db8::53]:53": the form logs and check-config print. */

@@ -13,6 +13,7 @@ import { emptyLayered, layer, parseIni, type Assignment, type Layered } from './
 import { describeReadError, readResolvConf } from './resolv-conf.js';
 import { formatEndpoint, isLoopback, isUnspecified, parseEndpoint, parseServer, sameEndpoint } from './endpoint.js';
 import { DOT_PORT, resolveTls } from './tls.js';
+import { resolveRoutes } from './routes.js';
 
 /** Command-line flags as typed; values stay strings so loadConfig reports them like file values. */
 export interface CliFlags {
@@ -22,6 +23,8 @@ export interface CliFlags {
   readonly upstream?: readonly string[];
   readonly upstreamDevice?: string;
   readonly dnsOverTls?: string;
+  /** Each value one Forward= line: "DOMAIN SERVER...". */
+  readonly forward?: readonly string[];
   readonly tlsCaFile?: string;
   readonly resolvConf?: string;
   readonly noCache?: boolean;
@@ -119,6 +122,11 @@ function flagAssignments(flags: CliFlags): Assignment[] {
   replaceList('DNS', flags.upstream);
   set('UpstreamDevice', flags.upstreamDevice);
   set('DNSOverTLS', flags.dnsOverTls);
+  if (flags.forward !== undefined && flags.forward.length > 0) {
+    // Each flag is one route: its own path, so its items are told apart (routes.ts).
+    out.push({ key: 'Forward', value: '', path: '--forward', origin: '--forward' });
+    flags.forward.forEach((v, i) => out.push({ key: 'Forward', value: v, path: `--forward #${i + 1}`, origin: '--forward' }));
+  }
   set('TLSCAFile', flags.tlsCaFile);
   set('ResolvConf', flags.resolvConf);
   if (flags.noCache === true) set('Cache', 'no');
@@ -189,6 +197,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
     if (p.ok) servers.push({ endpoint: p.value, path: item.path, origin: item.origin });
     else report(item.path, p.message);
   }
+  const routes = resolveRoutes(layered, serverPort, report);
   const rc = given('ResolvConf');
   if (rc !== undefined) {
     const read = readResolvConf(rc.value, rc.path);
@@ -265,6 +274,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       device: upstreamDevice, servers: unique.map((s) => s.endpoint), tls, attemptTimeoutMs, queryTimeoutMs,
       ednsUdpSize: int('EDNSBufferSize'), maxInflight: int('MaxInflight'),
       ...(serverSelection !== undefined && { serverSelection }),
+      ...(routes.length > 0 && { routes }),
       ...(bool('RandomizeCase') && { randomizeCase: true }),
     },
     cache,

@@ -98,6 +98,14 @@ export const OPTIONS = {
       '(openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64). With pins, ' +
       'DNSOverTLS=yes accepts a server whose key matches one, also with a self-signed certificate.',
   },
+  Forward: {
+    kind: 'list', default: [],
+    flag: { name: '--forward', arg: "'DOMAIN SERVER...'", repeatable: true, help: 'send names at or below DOMAIN to these servers (split DNS); repeat for more' },
+    doc: 'Split DNS: Forward=DOMAIN SERVER... sends names at or below DOMAIN to these servers instead of DNS=; one domain per ' +
+      'line, repeat the key for more, the longest matching domain wins; an empty Forward= clears the routes so far. Servers take ' +
+      'DNS=\'s syntax (ADDR[:PORT][#NAME], DNSOverTLS= applies) plus ADDR%DEVICE (resolved\'s %IFACE): that server is asked ' +
+      'through DEVICE, e.g. Forward=corp.example 10.1.1.53%mgmt from the default VRF\'s instance. vrf-resolver check-config prints the routes.',
+  },
   ResolvConf: {
     kind: 'text', default: null, defaultText: 'none', flag: { name: '--resolv-conf', arg: 'FILE', help: 'also use the nameserver lines of this resolv.conf-style file' },
     doc: 'A resolv.conf-style file whose nameserver lines are appended to the DNS= servers, e.g. one written by a DHCP client for the VRF. ' +

@@ -12,9 +12,18 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** A server of DNS=: with `#NAME`, the name its TLS certificate is checked against (and SNI). */
+/** A server of DNS= or Forward=: with `#NAME`, the name its TLS certificate is checked against (and SNI). */
 export interface UpstreamEndpoint extends Endpoint {
   readonly tlsName?: string;
+  /** `%DEVICE`: asked through this device rather than UpstreamDevice= (resolved's %IFACE). */
+  readonly device?: string;
+}
+
+/** Forward=DOMAIN SERVER...: names at or below `domain` go to these servers (split DNS). */
+export interface ForwardRoute {
+  /** Lowercase, no trailing dot: "corp.example". */
+  readonly domain: string;
+  readonly servers: readonly UpstreamEndpoint[];
 }
 
 /**
@@ -68,6 +77,8 @@ export interface UpstreamConfig {
   readonly device: string | null;
   /** Upstream servers in order of preference. */
   readonly servers: readonly UpstreamEndpoint[];
+  /** Split DNS (Forward=): the longest matching domain wins; absent or empty: none. */
+  readonly routes?: readonly ForwardRoute[];
   /** DNS-over-TLS (RFC 7858) to every server: resolved's DNSOverTLS= meanings. */
   readonly tls: TlsConfig;
   /** ordered: as listed; rtt: fastest first (upstream/health.ts). Absent: ordered. */

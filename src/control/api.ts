@@ -12,6 +12,7 @@ import { CLASS_IN } from '../dns/constants.js';
 import { textToKey } from '../dns/name.js';
 import { ControlError } from '../errors.js';
 import type { ServerState } from '../upstream/health.js';
+import { toUpstreamServer } from '../upstream/server.js';
 import type { CacheStatus, ControlApi, LatencySummary, StatisticsReport, StatusReport, UpstreamStatus } from './types.js';
 
 export interface InstanceControlDeps {
@@ -71,6 +72,10 @@ export class InstanceControl implements ControlApi {
       metrics,
       logLevel: this.deps.log.level as LogLevel,
       upstreams: this.upstreams(),
+      ...(config.upstream.routes !== undefined && config.upstream.routes.length > 0 && {
+        routes: [...config.upstream.routes].sort((a, b) => b.domain.length - a.domain.length)
+          .map((r) => ({ domain: r.domain, servers: r.servers.map((e) => toUpstreamServer(e).label) })),
+      }),
       cache: this.cacheStatus(),
       inflight: app.resolver.inflightCount,
     };

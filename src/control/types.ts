@@ -59,6 +59,8 @@ export interface StatusReport {
   readonly metrics: string | null;
   readonly logLevel: LogLevel;
   readonly upstreams: readonly UpstreamStatus[];
+  /** Forward= routes, longest domain first: each domain's servers (their health is in `upstreams`); absent when none. */
+  readonly routes?: readonly { readonly domain: string; readonly servers: readonly string[] }[];
   readonly cache: CacheStatus;
   /** Distinct questions waiting on upstream servers now. */
   readonly inflight: number;

@@ -56,15 +56,23 @@ export class UpstreamHealth {
     this.states = new Map(servers.map((s) => [s, freshState(s.label)]));
   }
 
+  /** The servers this health follows, in the configured order. */
+  get all(): readonly UpstreamServer[] {
+    return this.servers;
+  }
+
   private orders = 0;
   private probe = 0;
 
-  /** Servers to try, in order: those not backing off first (by `selection`), then the rest. */
-  order(selection: ServerSelection = 'ordered'): UpstreamServer[] {
+  /**
+   * Servers to try, in order: those not backing off first (by `selection`), then the rest.
+   * `among`: only these (a Forward= route's servers; all of them are in this health).
+   */
+  order(selection: ServerSelection = 'ordered', among: readonly UpstreamServer[] = this.servers): UpstreamServer[] {
     const now = this.clock.now();
     const ready: UpstreamServer[] = [];
     const waiting: UpstreamServer[] = [];
-    for (const s of this.servers) (this.states.get(s)!.backoffUntilMs <= now ? ready : waiting).push(s);
+    for (const s of among) (this.states.get(s)!.backoffUntilMs <= now ? ready : waiting).push(s);
     waiting.sort((a, b) => this.states.get(a)!.backoffUntilMs - this.states.get(b)!.backoffUntilMs);
     if (selection === 'rtt' && ready.length > 1) {
       const rtt = (s: UpstreamServer) => this.states.get(s)!.srttMs ?? -1; // unmeasured: first

@@ -34,6 +34,8 @@ export interface PoolOptions {
   readonly serverSelection?: ServerSelection;
   /** RandomizeCase=: a random letter case in the name of each UDP query (0x20). */
   readonly randomizeCase?: boolean;
+  /** The servers this pool asks (a Forward= route's); absent: all of the health's. */
+  readonly servers?: readonly UpstreamServer[];
   readonly attemptTimeoutMs: number;
   readonly queryTimeoutMs: number;
   readonly ednsUdpSize: number;
@@ -82,7 +84,7 @@ export class UpstreamPool {
     const question = q.msg.subarray(HEADER_LEN, q.questionEnd);
     let last: unknown = null;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      for (const server of health.order(this.opts.serverSelection)) {
+      for (const server of health.order(this.opts.serverSelection, this.opts.servers)) {
         const left = deadline - clock.now();
         if (left <= 0) break;
         stats.upstreamQueries++;

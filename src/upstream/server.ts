@@ -1,6 +1,6 @@
 // An upstream server as the exchanges see it: its endpoint, the address in the form the kernel
 // reports for a datagram's source (so a reply's origin can be compared as a string), and a label
-// for logs ("192.0.2.53:53", "[2001:db8::53]:53").
+// for logs ("192.0.2.53:53", "[2001:db8::53]:53", "10.1.1.53:53%mgmt" for a server of its own device).
 
 import net from 'node:net';
 import type { UpstreamEndpoint } from '../config/types.js';
@@ -16,7 +16,8 @@ export interface UpstreamServer {
 
 export function toUpstreamServer(endpoint: UpstreamEndpoint): UpstreamServer {
   const address = endpoint.family === 6 ? canonicalIPv6(endpoint.address) : endpoint.address;
-  const label = endpoint.family === 6 ? `[${address}]:${endpoint.port}` : `${address}:${endpoint.port}`;
+  const where = endpoint.family === 6 ? `[${address}]:${endpoint.port}` : `${address}:${endpoint.port}`;
+  const label = endpoint.device !== undefined ? `${where}%${endpoint.device}` : where;
   return { endpoint, tlsName: endpoint.tlsName ?? null, address, label };
 }
 

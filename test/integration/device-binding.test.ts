@@ -105,6 +105,17 @@ describe('upstream sockets bound to a device (the VRF stand-in)', () => {
     await none.stop();
   });
 
+  it('Forward=DOMAIN ADDR%DEVICE: one name through devB, the rest through devA, same server address (split DNS)', async () => {
+    const r = await resolver(['--listen', '127.0.0.1:5310', '--upstream-device', topo.devA, '--upstream', topo.v4.upstream,
+      '--forward', `www.example.test ${topo.v4.upstream}%${topo.devB}`]);
+    const before = unboundB.queryCount('www.example.test', 'AAAA');
+    expect(answers(await digQuery(topo.c, '127.0.0.1', 'www.example.test', 'AAAA', { port: 5310 }))).toEqual(['2001:db8::2']); // B
+    expect(unboundB.queryCount('www.example.test', 'AAAA')).toBe(before + 1);
+    const big = await digQuery(topo.c, '127.0.0.1', 'big.example.test', 'TXT', { port: 5310, tcp: true });
+    expect(big.answer.every((rr) => rr.data.includes('"A'))).toBe(true); // A, through devA (TC=1 and TCP too)
+    await r.stop();
+  });
+
   it('serves getent through resolv.conf in the namespace (nameserver 127.0.0.1)', async () => {
     const r = await resolver(['--listen', '127.0.0.1', '--upstream-device', topo.devB, '--upstream', topo.v4.upstream]);
     topo.c.writeResolvConf('nameserver 127.0.0.1\noptions timeout:2 attempts:1\n');

@@ -64,7 +64,7 @@ describe('parse: the command table', () => {
 
   it('repeated flags: a scalar twice is an error, a repeatable one collects', () => {
     expect(usageMessage(['status', '--control', 'a', '--control', 'b'])).toBe('--control given 2 times; give it once; see "vrf-resolver help status"');
-    expect(usageMessage(['run', '--log-level', 'info', '--log-level', 'debug'])).toMatch(/only --listen, --upstream and --allow-from repeat/);
+    expect(usageMessage(['run', '--log-level', 'info', '--log-level', 'debug'])).toMatch(/only --listen, --upstream, --forward and --allow-from repeat/);
     expect(parsed(['run', '--upstream', '192.0.2.1', '--upstream', '192.0.2.2']).values['upstream']).toEqual(['192.0.2.1', '192.0.2.2']);
     expect(usageMessage(['status', '--instance', 'a', '--instance', 'b'])).toMatch(/--instance given twice/);
   });

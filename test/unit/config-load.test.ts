@@ -58,6 +58,31 @@ describe('loadConfig: defaults from the schema', () => {
   });
 });
 
+describe('loadConfig: Forward= (split DNS)', () => {
+  it('one route per line or flag, longest domain first, servers in DNS= syntax with %DEVICE and #NAME', () => {
+    const f = write('fw.conf', '[Resolve]', 'DNS=192.0.2.1', 'Forward=Corp.Example. 10.1.1.53%mgmt 10.1.2.53:5353',
+      'Forward=lab.corp.example [2001:db8::53]:53%mgmt#dns.lab.example');
+    expect(loadConfig({ file: f, flags: {} }).upstream.routes).toEqual([
+      { domain: 'lab.corp.example', servers: [{ family: 6, address: '2001:db8::53', port: 53, device: 'mgmt', tlsName: 'dns.lab.example' }] },
+      { domain: 'corp.example', servers: [{ family: 4, address: '10.1.1.53', port: 53, device: 'mgmt' }, { family: 4, address: '10.1.2.53', port: 5353 }] },
+    ]);
+    const flags = loadConfig({ file: f, flags: { forward: ['a.example 10.0.0.1', 'b.example 10.0.0.2%eth0'] } }).upstream.routes;
+    expect(flags?.map((r) => r.domain)).toEqual(['a.example', 'b.example']); // the flags replace the file's routes
+    expect(loadConfig({ flags: { upstream: ['192.0.2.1'] } }).upstream.routes).toBeUndefined();
+  });
+
+  it('every bad route is reported with its line: a bad domain, no server, a domain twice, a bad server', () => {
+    const f = write('fwbad.conf', '[Resolve]', 'DNS=192.0.2.1', 'Forward=-x 10.0.0.1', 'Forward=y.example', 'Forward=z.example 10.0.0.1',
+      'Forward=z.example 10.0.0.2', 'Forward=w.example 10.0.0.999 10.0.0.1%bad/dev');
+    const text = problems({ file: f, flags: {} }).map((p) => `${p.path}: ${p.message}`).join('\n');
+    expect(text).toMatch(/:3 Forward: "-x" is not a domain/);
+    expect(text).toMatch(/:4 Forward: Forward=y\.example names no server/);
+    expect(text).toMatch(/:6 Forward: z\.example is forwarded twice \(also at .*:5 Forward\)/);
+    expect(text).toMatch(/:7 Forward: .*10\.0\.0\.999/);
+    expect(text).toMatch(/:7 Forward: .*"bad\/dev" after "%" is not a device name/);
+  });
+});
+
 describe('loadConfig: DNS over TLS', () => {
   const pin = Buffer.alloc(32, 7).toString('base64');
 

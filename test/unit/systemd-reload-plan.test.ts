@@ -27,6 +27,18 @@ describe('planReload', () => {
     expect(p).toMatchObject({ rebuildPipeline: true, cache: 'kept', keepHealth: false });
   });
 
+  it('other Forward= routes: rebuild, flush the cache (a name may change servers), a fresh health', () => {
+    const routes = [{ domain: 'corp.example', servers: [ep(53, '10.1.1.53')] }];
+    const p = planReload(base, with_((c) => ({ ...c, upstream: { ...c.upstream, routes } })));
+    expect(p.changed).toEqual(['upstream.routes']);
+    expect(p).toMatchObject({ rebuildPipeline: true, cache: 'flushed: the Forward= routes changed', keepHealth: false });
+  });
+
+  it('a server that gets another #NAME or %DEVICE keeps the cache but not the health (its exchanges change)', () => {
+    const p = planReload(base, with_((c) => ({ ...c, upstream: { ...c.upstream, servers: [{ ...ep(53, '192.0.2.1'), tlsName: 'dns.example' }, ep(53, '192.0.2.2')] } })));
+    expect(p).toMatchObject({ rebuildPipeline: true, cache: 'kept', keepHealth: false });
+  });
+
   it('a timeout or TTL change rebuilds the pool but keeps cache and health', () => {
     const p = planReload(base, with_((c) => ({ ...c, upstream: { ...c.upstream, attemptTimeoutMs: 900 }, cache: { ...c.cache, maxTtlSec: 600 } })));
     expect(p.changed.sort()).toEqual(['cache.maxTtlSec', 'upstream.attemptTimeoutMs']);

@@ -101,6 +101,7 @@ async function run(load: LoadOptions): Promise<number> {
       config,
       listenFactory,
       upstreamFactory: socketFactory(config.upstream.device, log),
+      ...(nativeAvailable() && { factoryFor: deviceFactories() }),
       log,
       activated,
       waitForAddresses: follower !== null,
@@ -216,6 +217,16 @@ async function adoptPassedSockets(config: Config): Promise<ActivatedSocket[]> {
   if (fds.length === 0) return [];
   if (!nativeAvailable()) throw new NativeMissingError('build/native/Release/vrf_socket.node');
   return adoptListenFds(fds, { device: config.vrf });
+}
+
+/** One native factory per device named by ADDR%DEVICE servers, made once and kept (reloads reuse it). */
+function deviceFactories(): (device: string) => SocketFactory {
+  const made = new Map<string, SocketFactory>();
+  return (device) => {
+    let f = made.get(device);
+    if (f === undefined) made.set(device, (f = createNativeSocketFactory(device)));
+    return f;
+  };
 }
 
 /**

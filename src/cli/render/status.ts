@@ -18,6 +18,7 @@ export function renderStatus(r: StatusReport): string {
     { key: 'Metrics', value: r.metrics ?? 'off' },
     { key: 'Log level', value: r.logLevel },
     { key: 'Upstream servers', value: r.upstreams.map(upstreamLine) },
+    ...(r.routes !== undefined ? [{ key: 'Forward', value: r.routes.map((x) => `${x.domain} -> ${x.servers.join(' ')}`) }] : []),
     { key: 'Cache', value: cacheLine(r.cache) },
     { key: 'In flight', value: plural(r.inflight, 'question') },
   ];
