@@ -84,7 +84,7 @@ export const OPTIONS = {
     doc: 'DNS over TLS to every upstream server (RFC 7858), with resolved\'s meanings. yes: TLS only, and the server must prove ' +
       'who it is (RFC 8310 strict): its certificate valid for its #NAME (or, without one, for its address), or its key matching a ' +
       'TLSPinSHA256=; otherwise the server has failed and the next is asked. opportunistic: TLS when the server offers it, ' +
-      'without checking the certificate, else plain DNS (on port 53 for a server on 853) with a warning, for a minute before TLS is tried again. One connection per server is reused for many queries, ' +
+      'without checking the certificate, within half of UpstreamTimeoutMs, else plain DNS (on port 53 for a server on 853) with a warning, for a minute before TLS is tried again. One connection per server is reused for many queries, ' +
       'with TLS session resumption; queries are padded to 128 bytes (RFC 8467).',
   },
   TLSCAFile: {

@@ -24,6 +24,7 @@ import type { TcpExchange } from './tcp.js';
 import type { UdpExchange } from './udp.js';
 import { toUpstreamServer } from './server.js';
 import { QUERY_PAD_BLOCK } from './tls.js';
+import { ConnectFailedError } from './tcp-connection.js';
 import { DOT_PORT } from '../config/tls.js';
 import type { DnsOverTls } from '../config/types.js';
 
@@ -124,7 +125,10 @@ export class UpstreamPool {
     }
     const started = clock.now();
     try {
-      const raw = await tls!(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize, QUERY_PAD_BLOCK), question, timeoutMs);
+      // Opportunistic: TLS gets half the attempt, so a port 853 that drops the SYN (a firewall)
+      // still leaves time to ask in plain DNS.
+      const tlsMs = opportunistic ? Math.max(1, Math.floor(timeoutMs / 2)) : timeoutMs;
+      const raw = await tls!(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize, QUERY_PAD_BLOCK), question, tlsMs);
       if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TLS');
       return raw;
     } catch (e) {
@@ -132,7 +136,8 @@ export class UpstreamPool {
       // answers badly over TLS has answered, and is judged on that.
       const code = e instanceof ResolverError ? e.code : null;
       const left = timeoutMs - (clock.now() - started);
-      if (!opportunistic || (code !== 'VR_ERR_UPSTREAM_TLS' && code !== 'VR_ERR_UPSTREAM_TCP') || left < 1) throw e;
+      const unconnected = e instanceof ConnectFailedError || code === 'VR_ERR_UPSTREAM_TLS';
+      if (!opportunistic || !unconnected || left < 1) throw e;
       this.plainUntil.set(server.label, clock.now() + TLS_RETRY_MS);
       log.warn({ code, upstream: server.label, err: (e as Error).message, retryTlsInSec: TLS_RETRY_MS / 1000 },
         'DNS over TLS failed (DNSOverTLS=opportunistic): asking this server in plain DNS');

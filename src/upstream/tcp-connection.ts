@@ -36,6 +36,9 @@ interface Waiting {
  */
 export class ConnectionLostError extends UpstreamError {}
 
+/** The connection could not be made (refused, unreachable, no answer to the SYN in time). */
+export class ConnectFailedError extends UpstreamError {}
+
 /**
  * Opens the stream to `server` within timeoutMs. Rejects with an UpstreamError that says what
  * failed (its code: VR_ERR_UPSTREAM_TIMEOUT, VR_ERR_UPSTREAM_TCP, VR_ERR_UPSTREAM_TLS).
@@ -49,7 +52,7 @@ export function tcpConnector(factory: SocketFactory): Connector {
       return await factory.tcpConnect(server.endpoint.family, server.address, server.endpoint.port, timeoutMs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new UpstreamError(
+      throw new ConnectFailedError(
         code === 'ETIMEDOUT' ? 'VR_ERR_UPSTREAM_TIMEOUT' : 'VR_ERR_UPSTREAM_TCP',
         server.label,
         `TCP connect failed: ${code ?? (e as Error).message}`,

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { ManualClock } from '../../src/clock.js';
 import { parseQuery } from '../../src/dns/query.js';
 import { UpstreamError } from '../../src/errors.js';
+import { ConnectFailedError } from '../../src/upstream/tcp-connection.js';
 import { newStats } from '../../src/stats.js';
 import { UpstreamHealth } from '../../src/upstream/health.js';
 import { TLS_RETRY_MS, UpstreamPool } from '../../src/upstream/pool.js';
@@ -14,20 +15,20 @@ import { toUpstreamServer, type UpstreamServer } from '../../src/upstream/server
 import type { DnsOverTls } from '../../src/config/types.js';
 import { a, decode, query, replyTo } from '../helpers/dns-packets.js';
 
-type Exchange = (s: UpstreamServer, q: Buffer) => Promise<Buffer>;
+type Exchange = (s: UpstreamServer, q: Buffer, question: Buffer, timeoutMs: number) => Promise<Buffer>;
 
 function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer | Error) {
   const clock = new ManualClock();
   const warnings: string[] = [];
   const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg as string) });
-  const calls: Array<{ via: string; server: string; len: number }> = [];
+  const calls: Array<{ via: string; server: string; len: number; timeoutMs?: number }> = [];
   const answer = (q: Buffer) => replyTo(q, { answers: [a(decode(q).questions![0]!.name, '192.0.2.1')] });
   const udp: Exchange = async (s, q) => {
     calls.push({ via: 'udp', server: s.label, len: q.length });
     return answer(q);
   };
-  const tlsx: Exchange = async (s, q) => {
-    calls.push({ via: 'tls', server: s.label, len: q.length });
+  const tlsx: Exchange = async (s, q, _question, timeoutMs) => {
+    calls.push({ via: 'tls', server: s.label, len: q.length, timeoutMs });
     const r = tls(s, q);
     if (r instanceof Error) throw r;
     return r;
@@ -52,7 +53,7 @@ describe('pool with DNS over TLS', () => {
     let up = true;
     const t = setup('yes', (_s, q) => (up ? replyTo(q, { answers: [a('x.example.test', '192.0.2.2')] }) : tlsDown()));
     await t.resolve('x.example.test');
-    expect(t.calls).toEqual([{ via: 'tls', server: '192.0.2.53:853', len: expect.any(Number) }]);
+    expect(t.calls).toEqual([{ via: 'tls', server: '192.0.2.53:853', len: expect.any(Number), timeoutMs: 500 }]);
     expect(t.calls[0]!.len % 128).toBe(0);
     up = false;
     await expect(t.resolve('y.example.test')).rejects.toMatchObject({ code: 'VR_ERR_ALL_UPSTREAMS_FAILED' });
@@ -73,6 +74,12 @@ describe('pool with DNS over TLS', () => {
     t.clock.advance(1);
     await t.resolve('three.example.test');
     expect(t.calls.slice(3).map((c) => c.via)).toEqual(['tls']);
+  });
+
+  it('opportunistic: TLS gets half the attempt; a connection that times out (853 dropped) still falls back to plain DNS', async () => {
+    const t = setup('opportunistic', () => new ConnectFailedError('VR_ERR_UPSTREAM_TIMEOUT', '192.0.2.53:853', 'TCP connect failed: ETIMEDOUT'));
+    await t.resolve('dropped.example.test');
+    expect(t.calls.map((c) => [c.via, c.timeoutMs])).toEqual([['tls', 250], ['udp', undefined]]);
   });
 
   it('opportunistic: a server that answers badly over TLS is judged on that answer, not asked in plain DNS', async () => {
