@@ -3,12 +3,12 @@
 // a sound: this test is the sound.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { HEAP_FLAG, HEAP_GROWING_PERCENT } from '../../src/heap.js';
+import { HEAP_FLAG, HEAP_GROWING_PERCENT, SEMI_SPACE_FLAG } from '../../src/heap.js';
 
 describe('heap tuning (src/heap.ts)', () => {
-  it('this Node accepts the flag at run time, without a word on stderr', () => {
+  it.each([HEAP_FLAG, SEMI_SPACE_FLAG])('this Node accepts %s at run time, without a word on stderr', (flag) => {
     expect(HEAP_FLAG).toBe(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-    const r = spawnSync(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(HEAP_FLAG)}); console.log('set')`], {
+    const r = spawnSync(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(flag)}); console.log('set')`], {
       encoding: 'utf8',
       timeout: 10_000,
     });
