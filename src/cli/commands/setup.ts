@@ -33,7 +33,7 @@ export const setupSpec: CommandSpec = {
       '--undo puts resolv.conf, the hosts line and systemd-resolved back, stops and disables the units setup enabled, ' +
       'and removes the files it wrote unless they were edited since. A step that fails stops setup with the reason and ' +
       'what is done; run it again once fixed, or --undo.',
-    'Needs root and systemd, and the units installed (systemd/install.sh install). Exit codes: 0 the host is set up ' +
+    'Needs root and systemd, and the units installed (the Debian package, or systemd/install.sh install from a checkout). Exit codes: 0 the host is set up ' +
       '(doctor finds no FAIL) or --undo is done, 1 a step failed, a problem stopped it before any change, or doctor ' +
       'found a FAIL, 2 usage.',
   ],

@@ -448,3 +448,29 @@ export function makeUpperDisk(file, sizeMiB = 2048) {
   mustRun(mkfs, ['-F', '-q', '-L', 'vrf-lab-upper', '-E', 'lazy_itable_init=0,lazy_journal_init=0', file]);
   return file;
 }
+
+// ---- the Debian package (scenario 8) ------------------------------------------------------
+
+/**
+ * vrf-resolver's own .deb for scenario 8, in CACHE/deb/ (the guest sees the host's paths, but
+ * not its /tmp): the one CI built before the tests (VRF_RESOLVER_DEB), else one built here by
+ * `systemd/deb/build.sh` (~30-60 s). The guest installs it with apt-get in its overlay; it is
+ * never installed on the host.
+ */
+export function ensureDeb(repo, cacheDir) {
+  const dir = path.join(cacheDir, 'deb');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const given = process.env.VRF_RESOLVER_DEB;
+  if (given) {
+    if (!fs.existsSync(given)) throw new Error(`VRF_RESOLVER_DEB=${given} does not exist`);
+    const deb = path.join(dir, path.basename(given));
+    fs.copyFileSync(given, deb);
+    return { deb, built: false };
+  }
+  const r = run('bash', [path.join(repo, 'systemd/deb/build.sh'), '--out-dir', dir], { timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`systemd/deb/build.sh exited ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`);
+  const deb = r.stdout.trim().split('\n').pop();
+  if (!deb || !fs.existsSync(deb)) throw new Error(`systemd/deb/build.sh named no package:\n${r.stdout}`);
+  return { deb, built: true };
+}
