@@ -120,9 +120,7 @@ export class UpstreamPool {
   private async overTls(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
     const { clock, log, tls } = this.deps;
     const opportunistic = this.opts.dnsOverTls === 'opportunistic';
-    if (opportunistic && (this.plainUntil.get(server.label) ?? 0) > clock.now()) {
-      return this.plain(server.endpoint.port === DOT_PORT ? plainServer(server) : server, q, question, timeoutMs);
-    }
+    if (opportunistic && (this.plainUntil.get(server.label) ?? 0) > clock.now()) return this.plain(plainServer(server), q, question, timeoutMs);
     const started = clock.now();
     try {
       // Opportunistic: TLS gets half the attempt, so a port 853 that drops the SYN (a firewall)
@@ -141,9 +139,7 @@ export class UpstreamPool {
       this.plainUntil.set(server.label, clock.now() + TLS_RETRY_MS);
       log.warn({ code, upstream: server.label, err: (e as Error).message, retryTlsInSec: TLS_RETRY_MS / 1000 },
         'DNS over TLS failed (DNSOverTLS=opportunistic): asking this server in plain DNS');
-      // Plain DNS on the plain port: a server asked for TLS on 853 (the default with
-      // DNSOverTLS=) answers plain DNS on 53; any other port is kept.
-      return this.plain(server.endpoint.port === DOT_PORT ? plainServer(server) : server, q, question, left);
+      return this.plain(plainServer(server), q, question, left);
     }
   }
 
@@ -171,10 +167,10 @@ export class UpstreamPool {
   private async overUdp(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
     const { clock, log, udp } = this.deps;
     const size = this.opts.ednsUdpSize;
-    if (!this.opts.randomizeCase || (this.sameCaseUntil.get(server.label) ?? 0) > clock.now()) {
-      return udp(server, upstreamQuery(q, randomId(), size), question, timeoutMs);
-    }
     const query = upstreamQuery(q, randomId(), size);
+    if (!this.opts.randomizeCase || (this.sameCaseUntil.get(server.label) ?? 0) > clock.now()) {
+      return udp(server, query, question, timeoutMs);
+    }
     randomizeCase(query, HEADER_LEN, HEADER_LEN + question.length - 4);
     const started = clock.now();
     try {
@@ -207,9 +203,14 @@ export class UpstreamPool {
   }
 }
 
-/** The same server on port 53, for plain DNS after TLS on 853 failed. */
+/**
+ * The server for plain DNS after TLS failed: a server asked for TLS on 853 (the default with
+ * DNSOverTLS=) answers plain DNS on 53; any other port is kept, and so is its device.
+ */
 function plainServer(server: UpstreamServer): UpstreamServer {
-  return toUpstreamServer({ family: server.endpoint.family, address: server.endpoint.address, port: 53 });
+  if (server.endpoint.port !== DOT_PORT) return server;
+  const { tlsName: _name, ...endpoint } = server.endpoint;
+  return toUpstreamServer({ ...endpoint, port: 53 });
 }
 
 function failureFor(server: UpstreamServer, rcode: number): UpstreamError {

@@ -17,7 +17,7 @@ import { a, decode, query, replyTo } from '../helpers/dns-packets.js';
 
 type Exchange = (s: UpstreamServer, q: Buffer, question: Buffer, timeoutMs: number) => Promise<Buffer>;
 
-function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer | Error) {
+function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer | Error, device?: string) {
   const clock = new ManualClock();
   const warnings: string[] = [];
   const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg as string) });
@@ -33,7 +33,7 @@ function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer |
     if (r instanceof Error) throw r;
     return r;
   };
-  const servers = [toUpstreamServer({ family: 4, address: '192.0.2.53', port: 853, tlsName: 'dns.example.test' })];
+  const servers = [toUpstreamServer({ family: 4, address: '192.0.2.53', port: 853, tlsName: 'dns.example.test', ...(device !== undefined && { device }) })];
   const pool = new UpstreamPool(
     { attemptTimeoutMs: 500, queryTimeoutMs: 1000, ednsUdpSize: 1232, dnsOverTls: mode, ttl: { minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600 } },
     { health: new UpstreamHealth(servers, clock), udp: udp, tcp: udp, tls: tlsx, clock, log, stats: newStats() },
@@ -80,6 +80,12 @@ describe('pool with DNS over TLS', () => {
     const t = setup('opportunistic', () => new ConnectFailedError('VR_ERR_UPSTREAM_TIMEOUT', '192.0.2.53:853', 'TCP connect failed: ETIMEDOUT'));
     await t.resolve('dropped.example.test');
     expect(t.calls.map((c) => [c.via, c.timeoutMs])).toEqual([['tls', 250], ['udp', undefined]]);
+  });
+
+  it('opportunistic: the plain fallback keeps the server\'s own device (ADDR%DEVICE)', async () => {
+    const t = setup('opportunistic', tlsDown, 'mgmt');
+    await t.resolve('dev.example.test');
+    expect(t.calls.map((c) => `${c.via} ${c.server}`)).toEqual(['tls 192.0.2.53:853%mgmt', 'udp 192.0.2.53:53%mgmt']);
   });
 
   it('opportunistic: a server that answers badly over TLS is judged on that answer, not asked in plain DNS', async () => {
