@@ -20,6 +20,7 @@ import { buildPipeline, type Pipeline, type PipelineDeps } from './app/pipeline.
 import { ListenerSet } from './app/listeners.js';
 import { endpointLabels, planReload, type ReloadPlan } from './app/reload-plan.js';
 import type { ActivatedSocket } from './systemd/listen-fds.js';
+import type { WorkerGroup } from './app/workers.js';
 import { isLoopback } from './config/endpoint.js';
 import { AddressMatcher } from './config/cidr.js';
 
@@ -81,6 +82,8 @@ export class App {
   /** Listener changes (reloads, device events) one at a time. */
   private serial: Promise<unknown> = Promise.resolve();
   private deviceInfo: DeviceInfo;
+  /** Workers= above 1, in the main thread: the other workers, told what this App is told. */
+  private group: WorkerGroup | null = null;
 
   private constructor(private readonly deps: AppDeps) {
     this.config = deps.config;
@@ -140,6 +143,16 @@ export class App {
     return app;
   }
 
+  /** The other worker threads (Workers=), started after this App; they follow its reloads and device events and close with it. */
+  attachWorkers(group: WorkerGroup): void {
+    this.group = group;
+  }
+
+  /** The other worker threads; null with Workers=1 and inside a worker. */
+  get workers(): WorkerGroup | null {
+    return this.group;
+  }
+
   /** The clock the instance runs on (health and cache times are on it). */
   get clock(): Clock {
     return this.pipelineDeps.clock;
@@ -192,13 +205,17 @@ export class App {
 
   /** The device is gone, or came back with another ifindex: every listener socket is dead. They wait to be opened again. */
   deviceLost(): Promise<void> {
-    return this.exclusive(() => this.listeners.closeAndWait());
+    return this.exclusive(async () => {
+      await this.listeners.closeAndWait();
+      await this.group?.deviceLost();
+    });
   }
 
   /** Opens the listeners that wait for an address or the device; returns the labels of those opened. */
   openWaiting(): Promise<string[]> {
     return this.exclusive(async () => {
       const opened = await this.listeners.openPending();
+      await this.group?.openWaiting();
       return opened.length === 0 ? [] : this.listenerLabels;
     });
   }
@@ -264,6 +281,7 @@ export class App {
       },
       plan.changed.length === 0 ? 'configuration reloaded, nothing changed' : 'configuration reloaded',
     );
+    await this.group?.reload(next);
     return { applied: true, plan };
   }
 
@@ -273,6 +291,7 @@ export class App {
   }
 
   async close(): Promise<void> {
+    await this.group?.close();
     await this.listeners.close();
   }
 }

@@ -137,3 +137,42 @@ export function countQtype(s: Stats, qtype: number): void {
 export function countRcode(s: Stats, rcode: number): void {
   s.rcodes[rcode < RCODE_SLOTS ? rcode : RCODE_SLOTS - 1]!++;
 }
+
+/** A Stats as plain data: what a worker thread sends to the main thread (app/workers.ts). */
+export interface StatsData {
+  readonly counters: Counters;
+  readonly rcodes: readonly number[];
+  readonly qtypes: readonly number[];
+  readonly qtypesHigh: readonly (readonly [number, number])[];
+  readonly hitLatency: HistogramData;
+  readonly missLatency: HistogramData;
+}
+
+export interface HistogramData {
+  readonly counts: readonly number[];
+  readonly count: number;
+  readonly sumMs: number;
+}
+
+export function statsData(s: Stats): StatsData {
+  const hist = (h: LatencyHistogram): HistogramData => ({ counts: [...h.counts], count: h.count, sumMs: h.sumMs });
+  return {
+    counters: counters(s), rcodes: [...s.rcodes], qtypes: [...s.qtypes], qtypesHigh: [...s.qtypesHigh],
+    hitLatency: hist(s.hitLatency), missLatency: hist(s.missLatency),
+  };
+}
+
+/** Adds `d` into `into`: the sum of several workers' counters is their instance's. */
+export function addStats(into: Stats, d: StatsData): void {
+  for (const name of COUNTER_NAMES) into[name] += d.counters[name];
+  d.rcodes.forEach((n, i) => (into.rcodes[i]! += n));
+  d.qtypes.forEach((n, i) => (into.qtypes[i]! += n));
+  for (const [type, n] of d.qtypesHigh) into.qtypesHigh.set(type, (into.qtypesHigh.get(type) ?? 0) + n);
+  const hist = (h: LatencyHistogram, from: HistogramData): void => {
+    from.counts.forEach((n, i) => (h.counts[i]! += n));
+    h.count += from.count;
+    h.sumMs += from.sumMs;
+  };
+  hist(into.hitLatency, d.hitLatency);
+  hist(into.missLatency, d.missLatency);
+}

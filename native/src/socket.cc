@@ -11,6 +11,7 @@
 // Every failure closes the fd it made, so a caller never has to clean up after a throw.
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct Options {
   std::optional<std::string> address;
   int port = 0;
   bool reuseAddr = false;
+  bool reusePort = false;
   bool v6Only = false;
   std::optional<int> backlog;
 };
@@ -107,6 +109,7 @@ Options Parse(Napi::Env env, const Napi::Value& arg) {
   }
 
   opts.reuseAddr = GetBool(env, o, "reuseAddr");
+  opts.reusePort = GetBool(env, o, "reusePort");
   opts.v6Only = GetBool(env, o, "v6Only");
   if (opts.v6Only && opts.family != AF_INET6) ThrowType(env, "v6Only needs family 6");
 
@@ -159,6 +162,10 @@ Napi::Value CreateSocket(const Napi::CallbackInfo& info) {
     }
   }
   if (opts.reuseAddr) SetInt(env, fd, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", ctx);
+  // Workers= (src/app/workers.ts): every worker binds its own socket to the same device,
+  // address and port, and the kernel spreads the clients over them (socket(7), SO_REUSEPORT:
+  // set before bind() on every socket of the group, all of one effective UID).
+  if (opts.reusePort) SetInt(env, fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", ctx);
   // IPV6_V6ONLY keeps [::]:53 from also claiming 0.0.0.0:53 through v4-mapped addresses, so
   // the IPv4 and IPv6 listeners are independent sockets.
   if (opts.v6Only) SetInt(env, fd, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", ctx);
@@ -200,11 +207,23 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// A second descriptor of the same socket (F_DUPFD_CLOEXEC), for a worker thread that serves
+// a socket passed by systemd: each thread owns and closes its own descriptor, so one closing
+// never leaves another reading a number the kernel may have given to something else.
+Napi::Value DupFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = FdArg(env, info[0], "dupFd");
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) throw SystemError(env, errno, "fcntl", {});
+  return Napi::Number::New(env, copy);
+}
+
 }  // namespace
 
 void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("createSocket", Napi::Function::New(env, CreateSocket, "createSocket"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("dupFd", Napi::Function::New(env, DupFd, "dupFd"));
 }
 
 }  // namespace vrf

@@ -34,6 +34,7 @@ export interface CliFlags {
   readonly control?: string;
   readonly metrics?: string;
   readonly waitForDevice?: string;
+  readonly workers?: string;
 }
 
 export interface LoadOptions {
@@ -135,6 +136,7 @@ function flagAssignments(flags: CliFlags): Assignment[] {
   set('ControlSocket', flags.control);
   set('Metrics', flags.metrics);
   set('WaitForDeviceSec', flags.waitForDevice);
+  set('Workers', flags.workers);
   return out;
 }
 
@@ -269,6 +271,7 @@ function resolve(layered: Layered, opts: LoadOptions, problems: ConfigProblem[])
       listen: listen.map((l) => l.endpoint), maxUdpSize: int('MaxUDPSize'), tcpIdleTimeoutMs: int('TCPIdleTimeoutMs'),
       tcpMaxConnections: int('TCPMaxConnections'), tcpMaxConnectionsPerClient: int('TCPMaxConnectionsPerClient'),
       tcpMaxPipelined: int('TCPMaxPipelined'),
+      ...(int('Workers') > 1 && { workers: int('Workers') }),
     },
     upstream: {
       device: upstreamDevice, servers: unique.map((s) => s.endpoint), tls, attemptTimeoutMs, queryTimeoutMs,

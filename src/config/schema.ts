@@ -198,6 +198,15 @@ export const OPTIONS = {
     kind: 'int', default: 1024, min: 1, max: 100_000, unit: 'queries',
     doc: 'Distinct questions waiting on upstream servers at once; beyond it clients get SERVFAIL at once.',
   },
+  Workers: {
+    kind: 'int', default: 1, min: 1, max: 64, unit: 'threads',
+    flag: { name: '--workers', arg: 'N', help: 'threads answering queries, each with its own listeners and cache (default 1)' },
+    doc: 'Threads that answer queries. Each has its own UDP and TCP listeners on every Listen= address, bound to the VRF with ' +
+      'SO_REUSEPORT, and the kernel spreads the clients over them by address and port; each has its own cache (a name is ' +
+      'asked upstream once per worker that is asked it) and upstream sockets. One process: systemd, the control socket and ' +
+      'the metrics see one instance, statistics are summed and listed per worker. A worker that dies is started again. ' +
+      'More than 1 needs the native helper, and helps only with more cores than one worker keeps busy. A change applies at the next restart.',
+  },
   TCPIdleTimeoutMs: {
     kind: 'int', default: 10_000, min: 100, max: 600_000, unit: 'ms',
     doc: 'A client TCP connection with nothing in progress is closed after this long (RFC 7766 section 6.2.3).',

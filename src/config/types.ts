@@ -106,6 +106,8 @@ export interface ServerConfig {
   readonly tcpMaxConnectionsPerClient: number;
   /** Queries one TCP connection may have in progress at once (RFC 7766 section 6.2.1.1). */
   readonly tcpMaxPipelined: number;
+  /** Workers=: threads answering queries (app/workers.ts); absent means 1. */
+  readonly workers?: number;
 }
 
 /** Who may query (AllowFrom=, DenyAction=). */

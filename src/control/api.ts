@@ -1,12 +1,16 @@
 // The control plane's view of one running instance (control/types.ts ControlApi), computed from
 // what the App already keeps: its counters, its cache, its upstream health, its config. Nothing
 // here runs per query; every method is a snapshot taken when an operator or a scraper asks.
+// With Workers= the other workers are asked too (app/workers.ts), which is why every method is
+// async: their counters, caches and health are summed, and listed per worker.
 
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { App } from '../app.js';
 import type { LogLevel } from '../config/types.js';
-import { LATENCY_BOUNDS_MS, RCODE_SLOTS, counters, resetStats, type LatencyHistogram } from '../stats.js';
+import { LATENCY_BOUNDS_MS, RCODE_SLOTS, addStats, counters, newStats, resetStats, statsData, type LatencyHistogram } from '../stats.js';
+import type { WorkerSnapshot } from '../app/worker-protocol.js';
+import type { WorkerReport } from '../app/workers.js';
 import { rcodeName, typeName } from '../dns/mnemonics.js';
 import { CLASS_IN } from '../dns/constants.js';
 import { textToKey } from '../dns/name.js';
@@ -52,9 +56,18 @@ export class InstanceControl implements ControlApi {
     return { name, ifindex: d.ifindex, following: true, present: d.present };
   }
 
-  status(): StatusReport {
+  /** This thread's snapshot and, with Workers=, every other worker's (null: not running, or no answer in time). */
+  private async everyWorker(): Promise<{ own: WorkerSnapshot; others: readonly WorkerReport[] }> {
+    const own = snapshotOf(this.deps.app, this.wallNow);
+    const workers = this.deps.app.workers;
+    return { own, others: workers === null ? [] : await workers.snapshots() };
+  }
+
+  async status(): Promise<StatusReport> {
     const { app, version, startedAtMs } = this.deps;
     const config = app.currentConfig;
+    const { own, others } = await this.everyWorker();
+    const all = [own, ...others.flatMap((w) => (w.snapshot === null ? [] : [w.snapshot]))];
     const now = this.wallNow();
     const { controlSocket, metrics } = this.deps.endpoints();
     return {
@@ -71,19 +84,37 @@ export class InstanceControl implements ControlApi {
       controlSocket,
       metrics,
       logLevel: this.deps.log.level as LogLevel,
-      upstreams: this.upstreams(),
+      upstreams: mergeUpstreams(all.map((s) => s.upstreams)),
       ...(config.upstream.routes !== undefined && config.upstream.routes.length > 0 && {
         routes: [...config.upstream.routes].sort((a, b) => b.domain.length - a.domain.length)
           .map((r) => ({ domain: r.domain, servers: r.servers.map((e) => toUpstreamServer(e).label) })),
       }),
-      cache: this.cacheStatus(),
-      inflight: app.resolver.inflightCount,
+      cache: sumCaches(all.map((s) => s.cache)),
+      inflight: all.reduce((n, s) => n + s.inflight, 0),
+      ...(app.workers !== null && {
+        workers: [{ worker: 0, state: 'running' as const, restarts: 0, snapshot: own }, ...others].map((w) => ({
+          worker: w.worker,
+          state: w.state,
+          restarts: w.restarts,
+          queries: w.snapshot?.stats.counters.queries ?? null,
+          cacheEntries: w.snapshot?.cache.entries ?? null,
+          inflight: w.snapshot?.inflight ?? null,
+          ...(w.snapshot !== null && w.snapshot.waitingListeners.length > 0 && { waitingListeners: w.snapshot.waitingListeners }),
+        })),
+      }),
     };
   }
 
-  statistics(): StatisticsReport {
+  async statistics(): Promise<StatisticsReport> {
     const { app } = this.deps;
-    const s = app.stats;
+    const { own, others } = await this.everyWorker();
+    const all = [own, ...others.flatMap((w) => (w.snapshot === null ? [] : [w.snapshot]))];
+    // The sum over the workers, and what workers that died had counted: the instance's
+    // counters never go back while it runs (a Prometheus counter must not).
+    const s = newStats();
+    for (const w of all) addStats(s, w.stats);
+    const retired = app.workers?.retired ?? null;
+    if (retired !== null) addStats(s, retired);
     const responsesByRcode: Record<string, number> = {};
     for (let rcode = 0; rcode < RCODE_SLOTS; rcode++) {
       const n = s.rcodes[rcode]!;
@@ -101,79 +132,141 @@ export class InstanceControl implements ControlApi {
       responsesByRcode,
       queriesByTransport: { udp: s.udpQueries, tcp: s.tcpQueries },
       queriesByType,
-      cache: this.cacheStatus(),
-      upstreams: this.upstreams(),
+      cache: sumCaches(all.map((x) => x.cache)),
+      upstreams: mergeUpstreams(all.map((x) => x.upstreams)),
       latency: { hit: summary(s.hitLatency), miss: summary(s.missLatency) },
+      ...(app.workers !== null && {
+        workers: [{ worker: 0, state: 'running' as const, restarts: 0, snapshot: own }, ...others].map((w) => ({
+          worker: w.worker,
+          state: w.state,
+          restarts: w.restarts,
+          counters: w.snapshot?.stats.counters ?? null,
+          cache: w.snapshot?.cache ?? null,
+        })),
+      }),
     };
   }
 
-  resetStatistics(): void {
+  async resetStatistics(): Promise<void> {
     const { app } = this.deps;
     resetStats(app.stats);
     app.health.resetCounters();
     if (app.cache) app.cache.evictions = 0;
+    await app.workers?.resetStatistics();
     this.statsSinceMs = this.wallNow();
   }
 
-  flushCaches(name?: string): { flushed: number } {
+  async flushCaches(name?: string): Promise<{ flushed: number }> {
+    const key = name === undefined ? null : nameKey(name);
     const cache = this.deps.app.cache;
-    if (name === undefined) return { flushed: cache?.clear() ?? 0 };
-    const key = nameKey(name);
-    return { flushed: cache?.deleteName(key) ?? 0 };
+    const own = (key === null ? cache?.clear() : cache?.deleteName(key)) ?? 0;
+    return { flushed: own + ((await this.deps.app.workers?.flush(key)) ?? 0) };
   }
 
-  setLogLevel(level: LogLevel): { previous: LogLevel; level: LogLevel } {
+  async setLogLevel(level: LogLevel): Promise<{ previous: LogLevel; level: LogLevel }> {
     const log = this.deps.log;
     const previous = log.level as LogLevel;
     log.level = level;
+    await this.deps.app.workers?.setLogLevel(level);
     if (previous !== level) log.warn({ previous, level }, 'log level changed by the control socket; a reload or restart restores LogLevel=');
     return { previous, level };
   }
 
-  cacheLookup(name: string, type: number): { cached: boolean; remainingSec: number | null } {
+  async cacheLookup(name: string, type: number): Promise<{ cached: boolean; remainingSec: number | null }> {
     // The key parseQuery makes for a query without DO and CD (dns/query.ts).
     const key = nameKey(name) + String.fromCharCode(type, CLASS_IN, 0);
-    const remainingSec = this.deps.app.cache?.remainingSec(key) ?? null;
+    const own = this.deps.app.cache?.remainingSec(key) ?? null;
+    // With Workers=, each worker has a cache of its own: cached if any of them has it, for the longest time left.
+    const found = [own, ...((await this.deps.app.workers?.cacheRemaining(key)) ?? [])].filter((r): r is number => r !== null);
+    const remainingSec = found.length === 0 ? null : Math.max(...found);
     return { cached: remainingSec !== null, remainingSec };
   }
+}
 
-  private cacheStatus(): CacheStatus {
-    const { app } = this.deps;
-    const c = app.currentConfig.cache;
-    const cache = app.cache;
+/** What one thread's App reports: the main thread's own, or a worker's (app/worker-thread.ts). */
+export function snapshotOf(app: App, wallNow: () => number = Date.now): WorkerSnapshot {
+  return {
+    stats: statsData(app.stats),
+    cache: cacheStatusOf(app),
+    upstreams: upstreamStatusesOf(app, wallNow),
+    inflight: app.resolver.inflightCount,
+    listeners: app.listenerLabels,
+    waitingListeners: app.pendingListenerLabels,
+  };
+}
+
+function cacheStatusOf(app: App): CacheStatus {
+  const c = app.currentConfig.cache;
+  const cache = app.cache;
+  return {
+    enabled: cache !== null,
+    entries: cache?.size ?? 0,
+    bytes: cache?.bytes ?? 0,
+    maxEntries: c.maxEntries,
+    maxBytes: c.maxMiB * 1024 * 1024,
+    evictions: cache?.evictions ?? 0,
+  };
+}
+
+function upstreamStatusesOf(app: App, wallNow: () => number): UpstreamStatus[] {
+  // Health times are on this thread's monotonic clock (a worker's starts elsewhere): shown as wall-clock times.
+  const monoNow = app.clock.now();
+  const wall = wallNow();
+  const toIso = (monoMs: number): string => new Date(wall + (monoMs - monoNow)).toISOString();
+  return app.health.snapshot().map((st: ServerState) => {
+    const backingOff = st.backoffUntilMs > monoNow;
     return {
-      enabled: cache !== null,
-      entries: cache?.size ?? 0,
-      bytes: cache?.bytes ?? 0,
-      maxEntries: c.maxEntries,
-      maxBytes: c.maxMiB * 1024 * 1024,
-      evictions: cache?.evictions ?? 0,
+      server: st.label,
+      state: backingOff ? 'backing-off' : 'healthy',
+      backoffUntil: backingOff ? toIso(st.backoffUntilMs) : null,
+      consecutiveFailures: st.consecutiveFailures,
+      queries: st.queries,
+      failures: st.failures,
+      failuresByCode: st.failuresByCode,
+      timeouts: st.failuresByCode['VR_ERR_UPSTREAM_TIMEOUT'] ?? 0,
+      tcpFallbacks: st.tcpFallbacks,
+      rttMs: st.srttMs === null ? null : Math.round(st.srttMs * 1000) / 1000,
+      lastError: st.lastError && { code: st.lastError.code, at: toIso(st.lastError.atMs) },
     };
-  }
+  });
+}
 
-  private upstreams(): UpstreamStatus[] {
-    const { app } = this.deps;
-    const monoNow = app.clock.now();
-    const wall = this.wallNow();
-    // Health times are on the monotonic clock; shown as wall-clock times.
-    const toIso = (monoMs: number): string => new Date(wall + (monoMs - monoNow)).toISOString();
-    return app.health.snapshot().map((st: ServerState) => {
-      const backingOff = st.backoffUntilMs > monoNow;
-      return {
-        server: st.label,
-        state: backingOff ? 'backing-off' : 'healthy',
-        backoffUntil: backingOff ? toIso(st.backoffUntilMs) : null,
-        consecutiveFailures: st.consecutiveFailures,
-        queries: st.queries,
-        failures: st.failures,
-        failuresByCode: st.failuresByCode,
-        timeouts: st.failuresByCode['VR_ERR_UPSTREAM_TIMEOUT'] ?? 0,
-        tcpFallbacks: st.tcpFallbacks,
-        rttMs: st.srttMs === null ? null : Math.round(st.srttMs * 1000) / 1000,
-        lastError: st.lastError && { code: st.lastError.code, at: toIso(st.lastError.atMs) },
-      };
-    });
-  }
+/** The caches of every worker as one: entries, bytes and evictions add up, the limits are each worker's. */
+function sumCaches(caches: readonly CacheStatus[]): CacheStatus {
+  const [first, ...rest] = caches as [CacheStatus, ...CacheStatus[]];
+  return rest.reduce((a, c) => ({ ...a, entries: a.entries + c.entries, bytes: a.bytes + c.bytes, evictions: a.evictions + c.evictions }), first);
+}
+
+/**
+ * One line per server over every worker's health (each worker keeps its own): counts add up,
+ * a server any worker backs off from is shown backing off (until the latest time), the RTT is
+ * the mean of the workers that measured it, the last error the latest.
+ */
+export function mergeUpstreams(lists: readonly (readonly UpstreamStatus[])[]): UpstreamStatus[] {
+  const [first = [], ...rest] = lists;
+  return first.map((u) => {
+    const same = [u, ...rest.flatMap((l) => l.filter((o) => o.server === u.server))];
+    if (same.length === 1) return u;
+    const sum = (f: (x: UpstreamStatus) => number) => same.reduce((n, x) => n + f(x), 0);
+    const byCode: Record<string, number> = {};
+    for (const x of same) for (const [code, n] of Object.entries(x.failuresByCode)) byCode[code] = (byCode[code] ?? 0) + n;
+    const off = same.filter((x) => x.state === 'backing-off').map((x) => x.backoffUntil!).sort();
+    const rtts = same.flatMap((x) => (x.rttMs === null ? [] : [x.rttMs]));
+    const errors = same.flatMap((x) => (x.lastError === null ? [] : [x.lastError])).sort((a, b) => a.at.localeCompare(b.at));
+    return {
+      server: u.server,
+      state: off.length > 0 ? 'backing-off' : 'healthy',
+      backoffUntil: off.length > 0 ? off[off.length - 1]! : null,
+      consecutiveFailures: Math.max(...same.map((x) => x.consecutiveFailures)),
+      queries: sum((x) => x.queries),
+      failures: sum((x) => x.failures),
+      failuresByCode: byCode,
+      timeouts: sum((x) => x.timeouts),
+      tcpFallbacks: sum((x) => x.tcpFallbacks),
+      rttMs: rtts.length === 0 ? null : Math.round((rtts.reduce((a, b) => a + b, 0) / rtts.length) * 1000) / 1000,
+      lastError: errors.length === 0 ? null : errors[errors.length - 1]!,
+    };
+  });
 }
 
 function nameKey(name: string): string {

@@ -49,6 +49,14 @@ const FAMILIES: readonly Family[] = [
   { name: 'vrf_resolver_inflight', type: 'gauge', help: 'Distinct questions waiting on upstream servers now (bounded by MaxInflight=).',
     samples: (s) => value(s.status.inflight) },
 
+  // Workers= above 1: the series above are sums over the workers; these show each (0 is the main thread).
+  { name: 'vrf_resolver_worker_dns_requests_total', type: 'counter', labelNames: ['worker'],
+    help: 'Queries received by each worker (Workers= above 1; absent with one). Starts from zero when the worker is started again.',
+    samples: (s) => (s.stats.workers ?? []).flatMap((w): Sample[] => (w.counters === null ? [] : [[{ worker: String(w.worker) }, w.counters.queries]])) },
+  { name: 'vrf_resolver_worker_restarts_total', type: 'counter', labelNames: ['worker'],
+    help: 'Times each worker stopped unexpectedly and was started again (Workers= above 1; absent with one).',
+    samples: (s) => (s.stats.workers ?? []).map((w) => [{ worker: String(w.worker) }, w.restarts]) },
+
   // Queries and replies.
   { name: 'vrf_resolver_dns_requests_total', type: 'counter', labelNames: ['proto'],
     help: 'Queries received, by transport (udp, tcp); denied, dropped and rejected ones included.',
@@ -152,7 +160,8 @@ export function createMetrics(api: ControlApi, vrf: string | null): Exposition {
   registry.registerMetric(latencyHistogram(snapshot) as unknown as Metric);
 
   const scrape = async (): Promise<string> => {
-    current = { status: api.status(), stats: api.statistics() };
+    const [status, stats] = await Promise.all([api.status(), api.statistics()]);
+    current = { status, stats };
     try {
       return await registry.metrics();
     } finally {

@@ -132,14 +132,18 @@ function serve(sock: net.Socket, o: ControlServerOptions, conns: Set<net.Socket>
   sock.on('error', () => sock.destroy());
   sock.setTimeout(IDLE_TIMEOUT_MS, () => sock.destroy());
   let pending: Buffer = Buffer.alloc(0);
+  // Replies leave in the order the requests came, one request at a time (some ask every worker).
+  let replies: Promise<void> = Promise.resolve();
   sock.on('data', (chunk: Buffer) => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     for (let nl = pending.indexOf(0x0a); nl >= 0; nl = pending.indexOf(0x0a)) {
       const line = pending.subarray(0, nl);
       pending = pending.subarray(nl + 1);
       if (line.length > MAX_REQUEST_BYTES) return tooLarge(sock);
-      reply(sock, handle(line.toString('utf8'), o));
-      if (sock.destroyed) return;
+      const text = line.toString('utf8');
+      replies = replies.then(async () => {
+        if (!sock.destroyed) reply(sock, await handle(text, o));
+      });
     }
     if (pending.length > MAX_REQUEST_BYTES) tooLarge(sock);
   });
@@ -155,11 +159,11 @@ function reply(sock: net.Socket, line: string): void {
   if (sock.writableLength > MAX_UNREAD_BYTES) sock.destroy();
 }
 
-function handle(line: string, o: ControlServerOptions): string {
+async function handle(line: string, o: ControlServerOptions): Promise<string> {
   const parsed = parseRequest(line.endsWith('\r') ? line.slice(0, -1) : line);
   if (!parsed.ok) return errorReply(parsed.id, 'VR_ERR_CONTROL_REQUEST', parsed.message);
   try {
-    return okReply(parsed.id, execute(parsed.request, o));
+    return okReply(parsed.id, await execute(parsed.request, o));
   } catch (e) {
     if (e instanceof ResolverError) return errorReply(parsed.id, e.code, e.message);
     o.log.error({ err: e instanceof Error ? e.message : String(e), command: parsed.request.command }, 'control request failed');
@@ -167,21 +171,21 @@ function handle(line: string, o: ControlServerOptions): string {
   }
 }
 
-function execute(r: ControlRequest, o: ControlServerOptions): unknown {
+async function execute(r: ControlRequest, o: ControlServerOptions): Promise<unknown> {
   const { api, log } = o;
   switch (r.command) {
     case 'status':
       return api.status();
     case 'statistics': {
-      const report = api.statistics();
+      const report = await api.statistics();
       if (r.reset) {
-        api.resetStatistics();
+        await api.resetStatistics();
         log.info('statistics reset by the control socket');
       }
       return report;
     }
     case 'flush-caches': {
-      const result = api.flushCaches(r.name);
+      const result = await api.flushCaches(r.name);
       log.info({ name: r.name ?? null, flushed: result.flushed }, 'cache flushed by the control socket');
       return result;
     }

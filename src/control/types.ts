@@ -64,7 +64,25 @@ export interface StatusReport {
   readonly cache: CacheStatus;
   /** Distinct questions waiting on upstream servers now. */
   readonly inflight: number;
+  /** With Workers= above 1: each worker (0 is the main thread); the figures above are their sums. Absent with one. */
+  readonly workers?: readonly WorkerStatus[];
 }
+
+/** A worker thread (Workers=). Its figures are null while it is not running or did not answer in time. */
+export interface WorkerStatus {
+  readonly worker: number;
+  /** running; starting (its first start); restarting (it stopped and is started again after a delay). */
+  readonly state: WorkerState;
+  /** Times it stopped and was started again. */
+  readonly restarts: number;
+  readonly queries: number | null;
+  readonly cacheEntries: number | null;
+  readonly inflight: number | null;
+  /** Its listeners that wait for their address or device; absent when none. */
+  readonly waitingListeners?: readonly string[];
+}
+
+export type WorkerState = 'running' | 'starting' | 'restarting' | 'unresponsive';
 
 export interface LatencySummary {
   readonly count: number;
@@ -90,18 +108,29 @@ export interface StatisticsReport {
   readonly cache: CacheStatus;
   readonly upstreams: readonly UpstreamStatus[];
   readonly latency: { readonly hit: LatencySummary; readonly miss: LatencySummary };
+  /**
+   * With Workers= above 1: each worker's own counters and cache (null while it is not running).
+   * The sums above also hold what workers that died had counted, so they never go back.
+   */
+  readonly workers?: readonly {
+    readonly worker: number;
+    readonly state: WorkerState;
+    readonly restarts: number;
+    readonly counters: Counters | null;
+    readonly cache: CacheStatus | null;
+  }[];
 }
 
-/** The instance as the control plane drives it. */
+/** The instance as the control plane drives it. Async: with Workers= the other threads are asked too. */
 export interface ControlApi {
-  status(): StatusReport;
-  statistics(): StatisticsReport;
+  status(): Promise<StatusReport>;
+  statistics(): Promise<StatisticsReport>;
   /** Zeroes every counter (as `resolvectl reset-statistics`). */
-  resetStatistics(): void;
-  /** The whole cache, or every entry of one name (presentation form, any case). */
-  flushCaches(name?: string): { readonly flushed: number };
+  resetStatistics(): Promise<void>;
+  /** The whole cache, or every entry of one name (presentation form, any case); every worker's. */
+  flushCaches(name?: string): Promise<{ readonly flushed: number }>;
   /** Sets the log level of the running instance until the next reload or restart. */
-  setLogLevel(level: LogLevel): { readonly previous: LogLevel; readonly level: LogLevel };
-  /** Whether an answer to NAME TYPE, asked without DO and CD, is cached now, and for how long. */
-  cacheLookup(name: string, type: number): { readonly cached: boolean; readonly remainingSec: number | null };
+  setLogLevel(level: LogLevel): Promise<{ readonly previous: LogLevel; readonly level: LogLevel }>;
+  /** Whether an answer to NAME TYPE, asked without DO and CD, is cached now (in any worker), and for how long. */
+  cacheLookup(name: string, type: number): Promise<{ readonly cached: boolean; readonly remainingSec: number | null }>;
 }

@@ -22,6 +22,8 @@ export interface CreateSocketOptions {
   /** Port for bind(); 0 lets the kernel pick a random ephemeral port. Needs address. */
   readonly port?: number;
   readonly reuseAddr?: boolean;
+  /** SO_REUSEPORT, before bind: the listeners of Workers= share one address and port. */
+  readonly reusePort?: boolean;
   /** IPV6_V6ONLY; family 6 only. */
   readonly v6Only?: boolean;
   /** listen(backlog) after bind; type 'tcp' only. */
@@ -148,6 +150,7 @@ export type UdpOnReplies = (count: number) => void;
 interface NativeAddon {
   createSocket(opts: CreateSocketOptions): number;
   closeFd(fd: number): void;
+  dupFd(fd: number): number;
   sdNotify(path: string, message: string): void;
   listenFdInfo(fd: number): ListenFdInfo;
   netlinkOpen(onData: NetlinkOnData): NetlinkHandle;
@@ -217,6 +220,14 @@ export function createSocket(opts: CreateSocketOptions): number {
 /** Closes an fd that Node did not adopt. Throws NativeSocketError (EBADF) if it is not open. */
 export function closeFd(fd: number): void {
   load().closeFd(fd);
+}
+
+/**
+ * A second descriptor of the same socket (close-on-exec), owned by the caller: a worker thread
+ * serves a socket passed by systemd through its own. Throws NativeSocketError (EBADF) if fd is not open.
+ */
+export function dupFd(fd: number): number {
+  return load().dupFd(fd);
 }
 
 /**

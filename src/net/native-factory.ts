@@ -16,7 +16,17 @@ import { connectWithin } from './plain-factory.js';
 import { NativeUdpExchanges } from './udp-upstream.js';
 import type { Family, ListenSpec, SocketFactory } from './socket-factory.js';
 
-export function createNativeSocketFactory(device: string | null): SocketFactory {
+export interface NativeFactoryOptions {
+  /**
+   * Listeners get SO_REUSEPORT: with Workers= above 1 every worker binds the same address and
+   * port and the kernel spreads the clients. Off otherwise, so that a second instance on the
+   * same address fails with EADDRINUSE instead of quietly taking half the queries.
+   */
+  readonly reusePort?: boolean;
+}
+
+export function createNativeSocketFactory(device: string | null, options: NativeFactoryOptions = {}): SocketFactory {
+  const reusePort = options.reusePort === true;
   let exchanges: NativeUdpExchanges | null = null;
   return {
     device,
@@ -27,14 +37,14 @@ export function createNativeSocketFactory(device: string | null): SocketFactory 
     udpListenerFd(spec: ListenSpec): number {
       return createSocket({
         family: spec.family, type: 'udp', device, address: spec.address, port: spec.port,
-        reuseAddr: true, v6Only: spec.family === 6,
+        reuseAddr: true, reusePort, v6Only: spec.family === 6,
       });
     },
 
     async tcpListener(spec: ListenSpec, backlog: number): Promise<net.Server> {
       const fd = createSocket({
         family: spec.family, type: 'tcp', device, address: spec.address, port: spec.port,
-        reuseAddr: true, v6Only: spec.family === 6, backlog,
+        reuseAddr: true, reusePort, v6Only: spec.family === 6, backlog,
       });
       return adoptServer(fd, backlog);
     },

@@ -162,3 +162,34 @@ describe('the resolver follows its device', () => {
     expect(p.lines.map((l) => l.text).join('\n')).toMatch(/ENODEV/);
   });
 });
+
+describe('with --workers 2, every worker follows the device', () => {
+  it('deleted and created again: each worker closes and re-opens its listeners, and each answers', async () => {
+    const s = `${dir}/fdw.sock`;
+    // The tests above leave the bridge there; alone (-t), this one makes it.
+    if ((await c.exec('ip', ['link', 'show', 'dev', BR], { timeoutMs: 5_000 })).code !== 0) await createBridge();
+    const p = spawnResolver(c, ['--vrf', BR, '--listen', `${SERVER}:5355`, '--upstream', UPSTREAM, '--allow-from', '10.57.0.0/24',
+      '--control', s, '--workers', '2']);
+    try {
+      await p.waitForLog(pinoMsg('control socket ready'), 20_000);
+      await deleteBridge();
+      await p.waitForLog(pinoMsg(`${BR} is gone`), 10_000);
+      const gone = await status(s);
+      expect(gone.workers!.map((w) => w.waitingListeners)).toEqual([[`udp+tcp ${SERVER}:5355 on ${BR}`], [`udp+tcp ${SERVER}:5355 on ${BR}`]]);
+      await createBridge();
+      await p.waitForLog(pinoMsg(`${BR} was created again`), 10_000);
+      const back = await status(s);
+      expect(back.workers!.map((w) => [w.state, w.waitingListeners])).toEqual([['running', undefined], ['running', undefined]]);
+      // 30 queries from new source ports: the kernel gives each worker some (all to one: 2^-29).
+      for (let i = 0; i < 30; i++) {
+        expect((await digQuery(u, SERVER, `w${i}.example.test`, 'A', { port: 5355 })).status, `query ${i}`).toBe('NXDOMAIN');
+      }
+      const stats = JSON.parse((await c.exec(RESOLVER_MAIN, ['statistics', '--json', '--control', s], { timeoutMs: 15_000 })).stdout) as {
+        workers: { counters: { queries: number } }[];
+      };
+      for (const w of stats.workers) expect(w.counters.queries).toBeGreaterThan(0);
+    } finally {
+      await p.stop().catch(() => undefined);
+    }
+  }, 60_000);
+});

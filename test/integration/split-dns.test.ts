@@ -44,7 +44,7 @@ describe('Forward= (split DNS)', () => {
     expect(await ask('www.corp.example')).toBe('192.0.2.2'); // from the cache now
     expect([general, corp, lab].map((u) => u.queries.length)).toEqual([2, 2, 1]);
     // status: each domain's servers, longest first; their health is among the upstreams.
-    const status = new InstanceControl({ app, log: pino({ level: 'silent' }), version: 'test', startedAtMs: Date.now(),
+    const status = await new InstanceControl({ app, log: pino({ level: 'silent' }), version: 'test', startedAtMs: Date.now(),
       endpoints: () => ({ controlSocket: null, metrics: null }) }).status();
     expect(status.routes).toEqual([
       { domain: 'lab.corp.example', servers: [`127.0.0.1:${lab.port}`] },

@@ -1,7 +1,8 @@
 // Socket activation as systemd does it: the parent binds the sockets and passes them as fds
 // 3, 4, ... with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (which must be the child's own pid:
 // `sh -c 'LISTEN_PID=$$ exec node ...'`). The resolver adopts them instead of binding its own.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeFd, createSocket } from '../../src/native/binding.js';
 import { freePort } from '../helpers/instance.js';
@@ -34,9 +35,9 @@ function socketUnit(port: number, device: string | null = null): number[] {
 }
 
 /** Starts the resolver with `fds` as 3.., the way systemd does; closes our copies. */
-function activated(fds: number[], args: string[], listenPid: 'self' | string = 'self'): ManagedProcess {
+function activated(fds: number[], args: string[], listenPid: 'self' | string = 'self', control = ''): ManagedProcess {
   const pidExpr = listenPid === 'self' ? '$$' : listenPid;
-  const child = spawn('/bin/sh', ['-c', `LISTEN_PID=${pidExpr} exec "$0" "$@"`, process.execPath, RESOLVER_MAIN, 'run', '--control', '', ...args], {
+  const child = spawn('/bin/sh', ['-c', `LISTEN_PID=${pidExpr} exec "$0" "$@"`, process.execPath, RESOLVER_MAIN, 'run', '--control', control, ...args], {
     stdio: ['ignore', 'pipe', 'pipe', ...fds],
     env: { ...process.env, LISTEN_FDS: String(fds.length), LISTEN_FDNAMES: fds.map(() => 'dns').join(':') },
   });
@@ -62,6 +63,31 @@ describe('socket activation (LISTEN_FDS)', () => {
       expect(answers(await digQuery(null, server, `tcp.${server === '::1' ? 'v6' : 'v4'}.example.test`, 'A', { port, tcp: true }))).toEqual(['192.0.2.53']);
     }
     expect(await udpAsk('127.0.0.1', ownPort, query('own.example.test'), 500)).toBeNull(); // --listen did not apply
+  });
+
+  it('with --workers 2 every worker serves its own duplicate of the passed sockets, UDP and TCP', async () => {
+    const up = await upstream();
+    const port = await freePort();
+    const dir = mkdtempSync('/tmp/vr-la-');
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const control = `${dir}/ctl.sock`;
+    const proc = activated(socketUnit(port), ['--workers', '2', '--upstream', `127.0.0.1:${up.port}`], 'self', control);
+    await proc.waitForLog(pinoMsg('control socket ready'), 20_000);
+    const worker = await proc.waitForLog(pinoMsg('worker ready', { worker: 1 }));
+    expect(worker.json!['listeners']).toEqual([
+      `udp 127.0.0.1:${port} (from systemd, dns)`, `tcp 127.0.0.1:${port} (from systemd, dns)`,
+      `udp [::1]:${port} (from systemd, dns)`, `tcp [::1]:${port} (from systemd, dns)`,
+    ]);
+    // Both threads wait on the same sockets; whichever reads a query answers it. Nothing is lost.
+    const names = Array.from({ length: 30 }, (_, i) => `la${i}.example.test`);
+    const replies = await Promise.all(names.map((n) => udpAsk('127.0.0.1', port, query(n), 2000)));
+    expect(replies.every((r) => r !== null)).toBe(true);
+    expect(answers(await digQuery(null, '::1', 'tcp.workers.example.test', 'A', { port, tcp: true }))).toEqual(['192.0.2.53']);
+    const stats = JSON.parse(execFileSync(RESOLVER_MAIN, ['statistics', '--json', '--control', control], { encoding: 'utf8' })) as {
+      counters: { queries: number }; workers: { counters: { queries: number } }[];
+    };
+    expect(stats.counters.queries).toBe(31);
+    expect(stats.workers).toHaveLength(2);
   });
 
   it('a reload keeps the adopted sockets and says Listen= changes apply in the socket unit', async () => {

@@ -71,14 +71,14 @@ const STATISTICS: StatisticsReport = {
 function fakeApi(status: StatusReport = STATUS, statistics: StatisticsReport = STATISTICS): ControlApi & { calls: number } {
   const api = {
     calls: 0,
-    status: () => status,
-    statistics: () => {
+    status: async () => status,
+    statistics: async () => {
       api.calls++;
       return statistics;
     },
-    resetStatistics: () => undefined,
-    flushCaches: () => ({ flushed: 0 }),
-    setLogLevel: (level: StatusReport['logLevel']) => ({ previous: level, level }),
+    resetStatistics: async () => undefined,
+    flushCaches: async () => ({ flushed: 0 }),
+    setLogLevel: async (level: StatusReport['logLevel']) => ({ previous: level, level }),
   };
   return api;
 }

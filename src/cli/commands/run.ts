@@ -14,9 +14,9 @@ import { createLogger, detectLogFormat } from '../../log.js';
 import { App } from '../../app.js';
 import { tuneHeap } from '../../heap.js';
 import { nativeAvailable } from '../../native/binding.js';
-import { createNativeSocketFactory } from '../../net/native-factory.js';
-import { createPlainSocketFactory } from '../../net/plain-factory.js';
 import type { SocketFactory } from '../../net/socket-factory.js';
+import { deviceFactories, socketFactory } from '../../app/factories.js';
+import { WorkerGroup } from '../../app/workers.js';
 import { loadOptionsFor } from '../../systemd/instance.js';
 import { Notifier } from '../../systemd/notify.js';
 import { adoptListenFds, takeListenFds, type ActivatedSocket } from '../../systemd/listen-fds.js';
@@ -82,6 +82,7 @@ async function run(load: LoadOptions): Promise<number> {
   void stopSignal.then(() => (stopRequested = true));
 
   const startedAtMs = Date.now();
+  const workers = config.server.workers ?? 1;
   let app: App;
   let listenFactory: SocketFactory;
   let follower: DeviceFollower | null = null;
@@ -99,13 +100,27 @@ async function run(load: LoadOptions): Promise<number> {
     listenFactory = socketFactory(config.vrf, log);
     app = await App.start({
       config,
-      listenFactory,
+      // With Workers= every worker binds the same addresses (SO_REUSEPORT); the metrics
+      // listener keeps a socket of its own (listenFactory).
+      listenFactory: workers > 1 ? socketFactory(config.vrf, log, { reusePort: true }) : listenFactory,
       upstreamFactory: socketFactory(config.upstream.device, log),
       ...(nativeAvailable() && { factoryFor: deviceFactories() }),
       log,
       activated,
       waitForAddresses: follower !== null,
     });
+    if (workers > 1) {
+      const started = app;
+      try {
+        started.attachWorkers(await WorkerGroup.start({
+          count: workers, log, logFormat: config.logFormat ?? detectLogFormat(), config: () => started.currentConfig,
+          deviceGone: () => !started.device.present, waitForAddresses: follower !== null, activated,
+        }));
+      } catch (e) {
+        await started.close();
+        throw e;
+      }
+    }
   } catch (e) {
     follower?.close();
     const err = e as Error & { code?: string };
@@ -122,6 +137,7 @@ async function run(load: LoadOptions): Promise<number> {
       upstreamDevice: config.upstream.device,
       sources: config.sources,
       cacheMaxEntries: config.cache.enabled ? config.cache.maxEntries : 0,
+      ...(workers > 1 && { workers }),
       ...(app.socketActivated && { socketActivated: true }),
       ...(notifier.enabled && { notify: true, watchdogMs: notifier.watchdogIntervalMs }),
     },
@@ -151,9 +167,11 @@ async function run(load: LoadOptions): Promise<number> {
   await reloads; // a reload in progress finishes first
   process.off('SIGHUP', onHup);
   follower?.close();
+  // The instance's totals: with Workers= every worker's, asked before they stop.
+  const final = app.workers === null ? null : await plane.api.statistics().catch(() => null);
   await plane.close();
   await app.close();
-  log.info({ stats: counters(app.stats), cacheEntries: app.cache?.size ?? 0 }, 'stopped');
+  log.info({ stats: final?.counters ?? counters(app.stats), cacheEntries: final?.cache.entries ?? app.cache?.size ?? 0 }, 'stopped');
   await finishLog(log);
   return 0;
 }
@@ -176,6 +194,9 @@ async function reload(app: App, plane: ControlPlane, load: LoadOptions, log: Log
     }
     if ((next.logFormat ?? null) !== (app.currentConfig.logFormat ?? null)) {
       log.warn({ logFormat: next.logFormat ?? 'auto' }, 'LogFormat= changes apply at the next restart');
+    }
+    if ((next.server.workers ?? 1) !== (app.currentConfig.server.workers ?? 1)) {
+      log.warn({ workers: next.server.workers ?? 1, running: app.workers?.size ?? 1 }, 'Workers= changes apply at the next restart');
     }
     if ((await app.reload(next)).applied) await plane.apply(next);
   } catch (e) {
@@ -217,25 +238,4 @@ async function adoptPassedSockets(config: Config): Promise<ActivatedSocket[]> {
   if (fds.length === 0) return [];
   if (!nativeAvailable()) throw new NativeMissingError('build/native/Release/vrf_socket.node');
   return adoptListenFds(fds, { device: config.vrf });
-}
-
-/** One native factory per device named by ADDR%DEVICE servers, made once and kept (reloads reuse it). */
-function deviceFactories(): (device: string) => SocketFactory {
-  const made = new Map<string, SocketFactory>();
-  return (device) => {
-    let f = made.get(device);
-    if (f === undefined) made.set(device, (f = createNativeSocketFactory(device)));
-    return f;
-  };
-}
-
-/**
- * Sockets come from the native helper whenever it is built: it is the only way to bind a
- * device, and it behaves the same without one. A default-VRF instance still runs without it.
- */
-function socketFactory(device: string | null, log: Logger): SocketFactory {
-  if (nativeAvailable()) return createNativeSocketFactory(device);
-  if (device !== null) throw new NativeMissingError('build/native/Release/vrf_socket.node');
-  log.info('native socket helper not built; default VRF served with Node sockets');
-  return createPlainSocketFactory();
 }

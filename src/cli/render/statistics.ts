@@ -44,6 +44,15 @@ export function renderStatistics(r: StatisticsReport): string {
     lines.push(blank, { header: s.header }, ...s.counters.map(([name, key]) => count(name, key)), ...(extra[s.header] ?? []));
   }
   lines.push(blank, { header: 'Latency' }, { key: 'Cache hits', value: latencyLine(r.latency.hit) }, { key: 'Cache misses', value: latencyLine(r.latency.miss) });
+  if (r.workers !== undefined) {
+    lines.push(blank, { header: 'Workers (the figures above are their sums)' }, ...r.workers.map((w): Line => ({
+      key: String(w.worker),
+      value: (w.counters === null
+        ? w.state
+        : `${plural(w.counters.queries, 'query', 'queries')}, ${w.counters.cacheHits} hits, ${w.counters.cacheMisses} misses, ` +
+          `${plural(w.cache?.entries ?? 0, 'cache entry', 'cache entries')}`) + (w.restarts > 0 ? `, started again ${plural(w.restarts, 'time')}` : ''),
+    })));
+  }
   const others = Object.keys(counters).filter((k) => !shown.has(k));
   if (others.length > 0) lines.push(blank, { header: 'Other' }, ...others.map((k) => count(k, k)));
   return render(lines);

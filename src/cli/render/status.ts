@@ -1,6 +1,6 @@
 // `vrf-resolver status` for people: one block per instance, as resolvectl status prints a link.
 
-import type { CacheStatus, StatusReport, UpstreamStatus } from '../../control/types.js';
+import type { CacheStatus, StatusReport, UpstreamStatus, WorkerStatus } from '../../control/types.js';
 import { plural } from '../text.js';
 import { type Line, formatBytes, formatDuration, formatMs, render } from './layout.js';
 
@@ -21,8 +21,17 @@ export function renderStatus(r: StatusReport): string {
     ...(r.routes !== undefined ? [{ key: 'Forward', value: r.routes.map((x) => `${x.domain} -> ${x.servers.join(' ')}`) }] : []),
     { key: 'Cache', value: cacheLine(r.cache) },
     { key: 'In flight', value: plural(r.inflight, 'question') },
+    ...(r.workers !== undefined ? [{ key: 'Workers', value: r.workers.map(workerLine) }] : []),
   ];
   return render(lines);
+}
+
+function workerLine(w: WorkerStatus): string {
+  const restarts = w.restarts > 0 ? `, started again ${plural(w.restarts, 'time')}` : '';
+  if (w.queries === null) return `${w.worker}: ${w.state}${restarts}`;
+  const waiting = w.waitingListeners !== undefined ? `, ${plural(w.waitingListeners.length, 'listener')} waiting` : '';
+  return `${w.worker}: ${w.state}, ${plural(w.queries, 'query', 'queries')}, ${plural(w.cacheEntries ?? 0, 'cache entry', 'cache entries')}, ` +
+    `${w.inflight ?? 0} in flight${waiting}${restarts}`;
 }
 
 function vrfLine(v: StatusReport['vrf']): string {
