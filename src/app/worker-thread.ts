@@ -4,14 +4,13 @@
 // requests (worker-protocol.ts) and never exits by itself: a failure to start is reported and the
 // thread ends; an uncaught error ends it too, and the main thread starts it again.
 
-import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { App } from '../app.js';
 import { snapshotOf } from '../control/api.js';
 import { closeLogger, createLogger } from '../log.js';
 import { closeFd } from '../native/binding.js';
 import { resetStats } from '../stats.js';
-import type { ActivatedSocket } from '../systemd/listen-fds.js';
+import { listenOnFd, type ActivatedSocket } from '../systemd/listen-fds.js';
 import { deviceFactories, socketFactory } from './factories.js';
 import type { FromWorker, PassedSocket, ToWorker, WorkerInit, WorkerRequest } from './worker-protocol.js';
 
@@ -45,7 +44,7 @@ async function adopt(passed: readonly PassedSocket[]): Promise<ActivatedSocket[]
       const fd = { fd: p.fd, name: p.name };
       out.push(p.transport === 'udp'
         ? { transport: 'udp', endpoint: p.endpoint, fd }
-        : { transport: 'tcp', endpoint: p.endpoint, server: await listenOn(p.fd), fd });
+        : { transport: 'tcp', endpoint: p.endpoint, server: await listenOnFd(p.fd), fd });
     }
   } catch (e) {
     for (const s of out) if (s.transport === 'tcp') s.server.close();
@@ -63,17 +62,6 @@ function closeQuietly(fd: number): void {
   } catch {
     /* closed already */
   }
-}
-
-function listenOn(fd: number): Promise<net.Server> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ fd, exclusive: true, backlog: 4096 }, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
 }
 
 async function perform(app: App, r: WorkerRequest): Promise<unknown> {

@@ -95,7 +95,8 @@ function check(fd: PassedFd, info: ListenFdInfo, device: string | null): { trans
   return { transport: info.type, family: info.family, ep: { family: info.family, address: info.address, port: info.port } };
 }
 
-function listenOnFd(fd: number): Promise<net.Server> {
+/** A listening TCP socket's fd served by a net.Server (also a worker's duplicate, app/worker-thread.ts). */
+export function listenOnFd(fd: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

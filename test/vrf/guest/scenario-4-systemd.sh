@@ -457,4 +457,58 @@ many_recreations() {
   [ "$(uprop "$U" MainPID)" = "$main_pid" ] && unit_is "$U" active running
 }
 check "deleted and created again at once, 5 times: the service stays up and answers every time" many_recreations
+
+# ---- Workers=2: two threads, each with its own listeners bound to mgmt (SO_REUSEPORT) ----
+
+workers_json() { # python over `vrf-resolver status mgmt --json`: two workers, running, none waiting
+  local out
+  out=$(control_json status mgmt) || { echo "$out"; return 1; }
+  python3 -c '
+import json, sys
+w = json.load(sys.stdin)["workers"]
+print(w)
+assert [x["worker"] for x in w] == [0, 1] and all(x["state"] == "running" and "waitingListeners" not in x for x in w), w
+' <<<"$out"
+}
+workers_start() {
+  mkdir -p "$CONF/mgmt.conf.d"
+  printf '[Resolve]\nWorkers=2\n' >"$CONF/mgmt.conf.d/60-workers.conf"
+  chmod 0644 "$CONF/mgmt.conf.d/60-workers.conf"
+  sctl restart "$U" || return 1
+  unit_is "$U" active running || return 1
+  journal_has "$U" '^worker ready' || return 1
+  ss -Hlnup 'sport = :53 and dev = mgmt'
+  # Each worker holds its own UDP socket on each listen address, all bound to mgmt.
+  [ "$(ss -Hlnu 'src 127.0.0.1 and sport = :53 and dev = mgmt' | wc -l)" = 2 ] && workers_json
+}
+check "Workers=2 (a drop-in), systemctl restart: both workers ready under the unit's sandbox, two UDP sockets on 127.0.0.1:53 bound to mgmt" workers_start
+workers_answer() {
+  local i out
+  for i in $(seq 1 16); do
+    [ "$(ip vrf exec mgmt dig +short +time=30 +tries=1 @127.0.0.1 "$(unique_name wild.lab.test)" A)" = 10.53.0.99 ] || { echo "query $i unanswered"; return 1; }
+  done
+  out=$(control_json statistics mgmt) || return 1
+  python3 -c '
+import json, sys
+w = json.load(sys.stdin)["workers"]
+print([(x["worker"], x["counters"]["queries"]) for x in w])
+assert all(x["counters"]["queries"] > 0 for x in w), w
+' <<<"$out"
+}
+check "16 new names inside mgmt, each from its own port: all answered, and each worker answered some" workers_answer
+workers_reload() {
+  local c
+  c=$(jcursor)
+  sctl reload "$U" || return 1
+  journal_has "$U" '^configuration reloaded' --after-cursor "$c" && workers_json
+}
+check "systemctl reload with two workers: reloaded, both still running" workers_reload
+workers_follow() {
+  ip link del mgmt && recreate || return 1
+  answers_again || return 1
+  wait_for 60 workers_json
+}
+check "mgmt deleted and created again: both workers listen on the new device" workers_follow
+rm -rf "$CONF/mgmt.conf.d"
+
 check "systemctl disable --now $U" bash -c "timeout $SYSTEMCTL_TIMEOUT systemctl disable --now $U"
