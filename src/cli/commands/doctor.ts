@@ -1,9 +1,9 @@
 // `vrf-resolver doctor [VRF] [--vrf NAME]... [--json]`: check the host for everything a VRF
 // instance needs, one line per finding (PASS, WARN, FAIL), each problem with the exact command
-// that fixes it. The checks live in doctor/, the reading of the host in host/.
+// that fixes it. The checks live in doctor/, the reading of the host in host/; both are loaded
+// when the command runs, so that every other command (`run` above all) does without them.
 
 import { interfaceNameProblem } from '../../config/load.js';
-import { doctor, renderFindings } from '../../doctor/run.js';
 import { EXIT, allValues, isSet, lastValue, type CommandSpec, type Parsed } from '../command.js';
 import { printJson } from '../control-target.js';
 
@@ -42,6 +42,7 @@ export const doctorSpec: CommandSpec = {
   instance: 'none',
   validate: (p) => (allValues(p, 'vrf') ?? []).map(vrfProblem).find((m) => m !== null) ?? null,
   async run(p, env) {
+    const { doctor, renderFindings } = await import('../../doctor/run.js');
     const report = await doctor({ controlDir: lastValue(p, 'control-dir') ?? env.controlDir, asked: asked(p) });
     if (isSet(p, 'json')) printJson(env, report);
     else env.stdout(renderFindings(report));

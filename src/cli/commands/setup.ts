@@ -1,8 +1,8 @@
 // `vrf-resolver setup VRF [--upstream ADDR]... [--keep-resolved] [--dry-run] [--undo] [--json]`:
-// a stock host with a management VRF to a working one in one command. The work is in setup/.
+// a stock host with a management VRF to a working one in one command. The work is in setup/,
+// loaded when the command runs, so that every other command (`run` above all) does without it.
 
 import { interfaceNameProblem } from '../../config/load.js';
-import { renderEnd, renderStep, setup, setupSucceeded } from '../../setup/run.js';
 import { STATE_FILE } from '../../setup/state.js';
 import { EXIT, allValues, isSet, type CommandSpec } from '../command.js';
 import { printJson } from '../control-target.js';
@@ -52,6 +52,7 @@ export const setupSpec: CommandSpec = {
   },
   seeAlso: ['vrf-resolver doctor checks the same things without changing any; README: "Setting a host up".'],
   async run(p, env) {
+    const { renderEnd, renderStep, setup, setupSucceeded } = await import('../../setup/run.js');
     const json = isSet(p, 'json');
     const dryRun = isSet(p, 'dry-run');
     const upstreams = allValues(p, 'upstream');
