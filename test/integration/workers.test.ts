@@ -104,7 +104,7 @@ describe('Workers= (threads sharing one port with SO_REUSEPORT)', () => {
     const up = await upstream('192.0.2.1');
     const { api, group, port } = await startWorkers(2, (p) => testConfig({ listen: [{ family: 4, address: '127.0.0.1', port: p }], upstreams: [ep(up)] }));
     expect(await askMany(port, 'k', 40)).toEqual(Array(40).fill('192.0.2.1'));
-    const before = await perWorker(api); // also the counts the group keeps of each worker
+    await perWorker(api); // also refreshes the counts the group keeps of each worker
     // Kill worker 1's thread as a crash would (terminate() stops its JavaScript wherever it is).
     const slot = (group as unknown as { slots: { worker: Worker | null }[] }).slots[0]!;
     await slot.worker!.terminate();
@@ -115,9 +115,9 @@ describe('Workers= (threads sharing one port with SO_REUSEPORT)', () => {
     expect(status.workers![1]).toMatchObject({ worker: 1, state: 'running', restarts: 1 });
     expect(await askMany(port, 'r', 40)).toEqual(Array(40).fill('192.0.2.1'));
     const after = await api.statistics();
-    expect(after.counters.queries).toBe(100); // what worker 1 counted before it died is kept
+    // What worker 1 counted before it died is kept once, beside the new worker's own counts.
+    expect(after.counters.queries).toBe(100);
     expect(after.workers![1]!.counters!.queries).toBeGreaterThan(0); // the new worker 1 answers
-    expect(after.workers![1]!.counters!.queries).toBeLessThan(before[1]! + 60);
   }, 40_000);
 
   it('a reload reaches every worker', async () => {
