@@ -1,47 +1,68 @@
 #!/usr/bin/env bash
 # Loopback benchmark of vrf-resolver against dnsmasq and unbound (all three as caching forwarders).
 #
-#   sudo bench/run.sh            # ~4 minutes; prints a Markdown table, writes bench/results/
+#   sudo bench/run.sh            # ~5 minutes; prints a Markdown table, writes bench/results/
 #
 # 1. Cache hits:   HIT_NAMES names, repeated; each resolver forwards to one upstream and is warmed first.
 #    Then the same at a fixed HIT_FIXED_QPS, for latency (p99) at a load every server sustains.
-# 2. Cache misses: a unique name per query (n1..nN.bench.test, answered by a wildcard upstream),
-#    sent at MISS_QPS, a rate every server here sustains: a forwarder driven past what it can
-#    forward spends CPU on queries it never answers, and its cost per answered query then
-#    measures the overload, not the work of a miss. Each server first forwards WARM_NAMES other
-#    unique names at the same rate: a process is measured after its start-up (for Node, the JIT
-#    compiling the miss path: without it the first ~3,000 misses wait 20-30 ms and make p99).
+# 2. Cache misses, as issue 13's harness measured them: one pass over MISS_NAMES (100,000) unique
+#    names (n1..nN.bench.test, answered by the upstream's wildcard), none of them cached before.
+#    MISS_MODE=closed (the default): dnsperf keeps OUTSTANDING queries in flight and sends the next
+#    when one is answered (no -Q limit), so each server runs at its own pace; it is never driven
+#    past what it can forward (a forwarder that is spends CPU on queries it never answers, and its
+#    cost per answered query then measures the overload: check the lost column, which should be 0).
+#    MISS_MODE=fixed: at MISS_QPS for DURATION instead, open loop. At a low rate every datagram
+#    finds its receiver asleep: at 5,000 q/s dnsmasq slept and was woken twice per miss (the
+#    query, the upstream's reply), and its sends woke sleeping peers; in the closed loop it never
+#    slept. That made its miss cost 49-88 µs at 5,000 q/s against 30-36 µs closed, on the same
+#    host, whichever the upstream (bench/miss-factors.sh, bench/results/miss-factors.md): the
+#    main reason this bench showed 3-4x issue 13's 21.7-29.8 µs. The rest is dnsmasq's cache
+#    size (below). Before the measured pass each server forwards WARM_NAMES other unique names
+#    the same way: a process is measured after its start-up (for Node, the JIT compiling the miss
+#    path: without it the first ~3,000 misses wait 20-30 ms).
 # 3. vrf-resolver RSS after loading FILL_NAMES distinct names (CacheMaxEntries=200000).
 #
 # Everything listens on 127.0.0.1/127.0.0.2; nothing leaves the host and no system resolver is
-# used. The upstream is dnsmasq on 127.0.0.2:UP_PORT, authoritative for bench.test only
-# (host-records for the hit names, --address wildcard for the rest, TTL 3600).
+# used. The upstream (UPSTREAM=nsd, the default, as in issue 13's harness) is NSD on
+# 127.0.0.2:UP_PORT, authoritative for bench.test only: the hit names h1..hN as A records, a
+# wildcard *.bench.test A 192.0.2.1 for the rest, TTL 3600; zone and nsd.conf are written to the
+# scratch folder, rate limiting is off. UPSTREAM=dnsmasq keeps the former upstream (dnsmasq,
+# cache-size=0, host-records and an --address wildcard). The preflight installs dnsperf and nsd
+# when missing; nsd without letting its postinst start the system nsd on port 53 (a policy-rc.d
+# that exits 101, see bench/lib.sh), and with its boot start disabled again.
 # Cores: the server under test is pinned to SERVER_CPU, dnsperf and the upstream to LOADGEN_CPU.
 # dnsmasq's cache is HIT_NAMES entries: it holds the hit names, and a full dnsmasq cache scans
-# its entries on every insert (perf: difftime and one loop, over 70% of its time), so its cost
-# per miss grows with the cache: 53 us with 150 entries (its default), 58 with 1000, 210 with
-# 10000, at 3000 q/s on our 2-core VM. The old 10000 made dnsmasq's misses look 4x dearer.
-# Settings: dnsmasq forwarder cache-size=HIT_NAMES, dns-forward-max=1024; unbound num-threads 1, module
-# iterator only, forward-zone "." ; vrf-resolver CacheMaxEntries=200000, other keys default.
+# its entries on every insert (perf: difftime and one loop), so its cost per miss grows with the
+# cache: in the closed loop about 27 µs with 150 entries (its default; within issue 13's range),
+# 33-35 with 1,000, 177-231 with 10,000. dns-forward-max 150 (its default) or 1024: no difference.
+# Settings: dnsmasq forwarder cache-size=DNSMASQ_CACHE, dns-forward-max=DNSMASQ_FWD_MAX; unbound
+# num-threads 1, module iterator only, forward-zone "." ; vrf-resolver CacheMaxEntries=200000,
+# other keys default.
 # p50/p99 come from dnsperf -v (one line per answered query); lost queries are not in them.
-# Raw output: bench/results/{env,host,dnsperf,resolvers}.raw; summary: bench/results/latest.md.
+# CPU µs/query (issue 13's "server-core µs/query"): the server's user+system time plus its core's
+# ksoftirqd, divided by the queries answered NOERROR (lost and error replies are not counted).
+# Raw output: RESULTS/{env,host,dnsperf,resolvers}.raw; summary: RESULTS/latest.md (RESULTS: bench/results).
 #
 # Environment (defaults in brackets):
 #   DURATION [20]        seconds per load run        CLIENTS [8]       dnsperf -c
 #   MAX_QPS [200000]     dnsperf -Q                  OUTSTANDING [100] dnsperf -q
 #   SERVER_CPU [1]       LOADGEN_CPU [0]             PORT_BASE [15300] ports PORT_BASE+1..+4, +99
-#   MISS_NAMES [1500000] unique names for test 2     FILL_NAMES [100000] names for test 3
-#   HIT_NAMES [1000]     names for test 1            MISS_QPS [5000]   dnsperf -Q for test 2
-#   HIT_FIXED_QPS [20000] dnsperf -Q of test 1's latency run   WARM_NAMES [20000] test 2's warm-up names
+#   UPSTREAM [nsd]       nsd or dnsmasq              RESOLVERS [vrf-resolver,dnsmasq,unbound]
+#   MISS_MODE [closed]   closed: one pass over MISS_NAMES, no rate limit; fixed: MISS_QPS for DURATION
+#   MISS_NAMES [100000]  unique names for test 2     MISS_LIMIT [120]  seconds cap of a closed pass
+#   MISS_QPS [5000]      dnsperf -Q for test 2 in fixed mode       WARM_NAMES [20000] test 2's warm-up names
+#   HIT_NAMES [1000]     names for test 1            FILL_NAMES [100000] names for test 3
+#   HIT_FIXED_QPS [20000] dnsperf -Q of test 1's latency run
+#   DNSMASQ_CACHE [HIT_NAMES]  dnsmasq --cache-size   DNSMASQ_FWD_MAX [1024] dnsmasq --dns-forward-max
 #   PROFILE [auto]       1: always, 0: never, auto: when vrf-resolver is slower than dnsmasq on hits,
 #                        run one more hit run under `node --cpu-prof` and print the top self-time
-#   VRF_MAIN [dist/main.js]  the vrf-resolver entry point to benchmark
+#   VRF_MAIN [dist/main.js]  the vrf-resolver entry point to benchmark    RESULTS [bench/results]
 #   TESTS [hit,miss,fill]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
-RESULTS=$BENCH/results
+RESULTS=${RESULTS:-$BENCH/results}
 DURATION=${DURATION:-20}
 CLIENTS=${CLIENTS:-8}
 MAX_QPS=${MAX_QPS:-200000}
@@ -49,12 +70,17 @@ OUTSTANDING=${OUTSTANDING:-100}
 SERVER_CPU=${SERVER_CPU:-1}
 LOADGEN_CPU=${LOADGEN_CPU:-0}
 PORT_BASE=${PORT_BASE:-15300}
-MISS_NAMES=${MISS_NAMES:-1500000}
+MISS_NAMES=${MISS_NAMES:-100000}
+MISS_MODE=${MISS_MODE:-closed}
+MISS_LIMIT=${MISS_LIMIT:-120}
+UPSTREAM=${UPSTREAM:-nsd}
 FILL_NAMES=${FILL_NAMES:-100000}
 HIT_NAMES=${HIT_NAMES:-1000}
 MISS_QPS=${MISS_QPS:-5000}
 HIT_FIXED_QPS=${HIT_FIXED_QPS:-20000}
 WARM_NAMES=${WARM_NAMES:-20000}
+DNSMASQ_CACHE=${DNSMASQ_CACHE:-$HIT_NAMES}
+DNSMASQ_FWD_MAX=${DNSMASQ_FWD_MAX:-1024}
 PROFILE=${PROFILE:-auto}
 VRF_MAIN=${VRF_MAIN:-$ROOT/dist/main.js}
 TESTS=${TESTS:-hit,miss,fill}
@@ -64,7 +90,7 @@ UP_PORT=$((PORT_BASE + 99))
 LISTEN=127.0.0.1
 declare -A PORT=([vrf-resolver]=$((PORT_BASE + 1)) [dnsmasq]=$((PORT_BASE + 2)) [unbound]=$((PORT_BASE + 3)))
 FILL_PORT=$((PORT_BASE + 4))
-RESOLVERS=(vrf-resolver dnsmasq unbound)
+IFS=, read -r -a RESOLVERS <<<"${RESOLVERS:-vrf-resolver,dnsmasq,unbound}"
 
 BENCH_NAME=bench
 # shellcheck source=bench/lib.sh
@@ -72,12 +98,21 @@ source "$BENCH/lib.sh"
 log() { echo "bench: $*" >&2; }
 
 # ---------------------------------------------------------------- preflight
-for tool in dnsperf dnsmasq unbound dig taskset node awk ss; do
+[[ $UPSTREAM == nsd || $UPSTREAM == dnsmasq ]] || die "UPSTREAM must be nsd or dnsmasq"
+[[ $MISS_MODE == closed || $MISS_MODE == fixed ]] || die "MISS_MODE must be closed or fixed"
+for r in "${RESOLVERS[@]}"; do [[ -n ${PORT[$r]:-} ]] || die "unknown resolver $r in RESOLVERS"; done
+[[ $(id -u) -eq 0 ]] || die "run as root (apt-get, taskset, /proc of the processes under test)"
+for tool in dnsperf dnsmasq unbound dig taskset node awk ss pgrep timeout; do
   command -v "$tool" >/dev/null || {
     [[ $tool == dnsperf ]] && { log "installing dnsperf"; apt-get install -y dnsperf >/dev/null; continue; }
     die "missing $tool (apt-get install dnsperf dnsmasq-base unbound bind9-dnsutils util-linux)"
   }
 done
+if [[ $UPSTREAM == nsd ]] && ! command -v nsd >/dev/null; then
+  log "installing nsd (its service is neither started nor left enabled at boot)"
+  install_without_starting nsd
+  disable_boot_start nsd
+fi
 require_root_and_cpus "$SERVER_CPU" "$LOADGEN_CPU"
 require_free_ports "$UP_PORT" "${PORT[@]}" "$FILL_PORT"
 
@@ -94,9 +129,13 @@ stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
   wait "$pid" 2>/dev/null || true
   forget_pid "$pid"
 }
+sleeps() { # pid: voluntary context switches of all its threads and descendants' (NSD's server)
+  local p
+  for p in "$1" $(descendants "$1"); do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+    awk '/^voluntary_ctxt_switches:/ {s += $2} END {print s + 0}'
+}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat" 2>/dev/null || echo 0 0; } # utime stime (all threads)
 # Packets the kernel receives for the server on its core are processed in softirq: in the server's
 # own system time when it is running, else in that core's ksoftirqd thread. Its time is added to
 # the server's system time, so a server that sleeps more does not look cheaper (issue 13's rule).
@@ -110,14 +149,11 @@ snapshot_host() { # label -> raw file
 
 # ---------------------------------------------------------------- inputs
 HITQ=$TMP/hit.q MISSQ=$TMP/miss.q FILLQ=$TMP/fill.q WARMQ=$TMP/warm.q
-UPARGS=()
-for i in $(seq "$HIT_NAMES"); do
-  echo "h$i.bench.test A" >>"$HITQ"
-  UPARGS+=("--host-record=h$i.bench.test,10.$((i / 256)).$((i % 256)).1")
-done
+awk -v n="$HIT_NAMES" 'BEGIN {for (i = 1; i <= n; i++) print "h" i ".bench.test A"}' >"$HITQ"
 awk -v n="$MISS_NAMES" 'BEGIN {for (i = 1; i <= n; i++) print "n" i ".bench.test A"}' >"$MISSQ"
 awk -v n="$FILL_NAMES" 'BEGIN {for (i = 1; i <= n; i++) print "f" i ".bench.test A"}' >"$FILLQ"
 awk -v n="$WARM_NAMES" 'BEGIN {for (i = 1; i <= n; i++) print "w" i ".bench.test A"}' >"$WARMQ"
+hit_addr() { echo "10.$(($1 / 256)).$(($1 % 256)).1"; }
 
 : >"$RESULTS/host.raw"
 {
@@ -126,18 +162,38 @@ awk -v n="$WARM_NAMES" 'BEGIN {for (i = 1; i <= n; i++) print "w" i ".bench.test
   echo "vrf-resolver: $VRF_MAIN (mtime $(stat -c %y "$VRF_MAIN"))"
   newest_src=$(find "$ROOT/src" -name '*.ts' -printf '%T@ %p\n' | sort -n | tail -1)
   echo "newest src: ${newest_src#* } (mtime $(date -d "@${newest_src%% *}" -Is))"
+  echo "upstream: $UPSTREAM$([[ $UPSTREAM == nsd ]] && echo " $(nsd -v 2>&1 | awk 'NR == 1 {print $3}')")"
   echo "pinning: server cpu$SERVER_CPU; dnsperf + upstream cpu$LOADGEN_CPU"
   echo "dnsperf: -l $DURATION -c $CLIENTS -q $OUTSTANDING -Q $MAX_QPS"
+  echo "misses: $MISS_MODE$([[ $MISS_MODE == fixed ]] && echo " at $MISS_QPS q/s for ${DURATION}s" || echo ": one pass, no -Q, at most ${MISS_LIMIT}s") over $MISS_NAMES names after $WARM_NAMES warm-up names"
+  echo "dnsmasq: --cache-size=$DNSMASQ_CACHE --dns-forward-max=$DNSMASQ_FWD_MAX"
 } >"$RESULTS/env.raw"
 snapshot_host start
 
 # ---------------------------------------------------------------- upstream
-start_bg "$LOADGEN_CPU" "$TMP/upstream.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
-  --no-hosts --no-poll --user=root --pid-file= --bind-interfaces --listen-address=$UP_ADDR --port="$UP_PORT" \
-  --local=/bench.test/ --address=/bench.test/192.0.2.1 --local-ttl=3600 --cache-size=0 --dns-forward-max=4096 \
-  "${UPARGS[@]}"
+if [[ $UPSTREAM == nsd ]]; then
+  {
+    printf '$ORIGIN bench.test.\n$TTL 3600\n'
+    echo "@ SOA ns.bench.test. hostmaster.bench.test. 1 3600 900 604800 3600"
+    echo "@ NS ns"
+    echo "ns A $UP_ADDR"
+    for i in $(seq "$HIT_NAMES"); do echo "h$i A $(hit_addr "$i")"; done
+    echo "* A 192.0.2.1"
+  } >"$TMP/bench.test.zone"
+  start_nsd "$LOADGEN_CPU" $UP_ADDR "$UP_PORT" bench.test "$TMP/bench.test.zone"
+else
+  UPARGS=()
+  for i in $(seq "$HIT_NAMES"); do UPARGS+=("--host-record=h$i.bench.test,$(hit_addr "$i")"); done
+  start_bg "$LOADGEN_CPU" "$TMP/upstream.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+    --no-hosts --no-poll --user=root --pid-file= --bind-interfaces --listen-address=$UP_ADDR --port="$UP_PORT" \
+    --local=/bench.test/ --address=/bench.test/192.0.2.1 --local-ttl=3600 --cache-size=0 --dns-forward-max=4096 \
+    "${UPARGS[@]}"
+fi
 UP_PID=$STARTED_PID
 wait_ready $UP_ADDR "$UP_PORT" h1.bench.test
+[[ $(dig +short @$UP_ADDR -p "$UP_PORT" "h$HIT_NAMES.bench.test" A) == "$(hit_addr "$HIT_NAMES")" ]] ||
+  die "the upstream does not answer h$HIT_NAMES.bench.test with $(hit_addr "$HIT_NAMES")"
+[[ $(dig +short @$UP_ADDR -p "$UP_PORT" n1.bench.test A) == 192.0.2.1 ]] || die "the upstream's wildcard does not answer"
 
 # ---------------------------------------------------------------- resolvers under test
 start_resolver() { # name [port] -> RES_PID
@@ -145,12 +201,14 @@ start_resolver() { # name [port] -> RES_PID
   case $name in
     vrf-resolver)
       printf '[Resolve]\nCacheMaxEntries=200000\n' >"$TMP/vrf.conf"
-      start_bg "$SERVER_CPU" "$TMP/$name.$port.log" node "${VRF_NODE_FLAGS[@]}" "$VRF_MAIN" run \
+      # The environment the systemd units give it (glibc's malloc thresholds, src/heap.ts's neighbour).
+      start_bg "$SERVER_CPU" "$TMP/$name.$port.log" env MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 \
+        node "${VRF_NODE_FLAGS[@]}" "$VRF_MAIN" run \
         --config "$TMP/vrf.conf" --listen "$LISTEN:$port" --upstream "$UP_ADDR:$UP_PORT" --log-level info ;;
     dnsmasq)
       start_bg "$SERVER_CPU" "$TMP/$name.$port.log" dnsmasq --keep-in-foreground --conf-file=/dev/null \
         --no-resolv --no-hosts --no-poll --user=root --pid-file= --bind-interfaces --listen-address=$LISTEN \
-        --port="$port" --server="$UP_ADDR#$UP_PORT" --cache-size="$HIT_NAMES" --dns-forward-max=1024 ;;
+        --port="$port" --server="$UP_ADDR#$UP_PORT" --cache-size="$DNSMASQ_CACHE" --dns-forward-max="$DNSMASQ_FWD_MAX" ;;
     unbound)
       cat >"$TMP/unbound.conf" <<EOF
 server:
@@ -185,10 +243,13 @@ EOF
 }
 
 # One dnsperf run; prints "qps avg_ms p50_ms p99_ms lost_pct completed srv_cpu_pct busy_srv_core_pct
-# busy_gen_core_pct usr_us_per_query sys_us_per_query".
+# busy_gen_core_pct usr_us_per_query sys_us_per_query noerror sleeps_per_query". Per query: per
+# NOERROR reply. Sleeps: the server's voluntary context switches (all threads), each one a wait
+# for work that ended in a wakeup.
 dnsperf_run() { # tag addr port queryfile pid extra-args...
   local tag=$1 addr=$2 port=$3 qf=$4 pid=$5; shift 5
-  local out=$TMP/$tag.dnsperf u0 u1 k0 k1 q0 q1 qu h0 h1 s0 s1 l0 l1 t0 t1 start end
+  local out=$TMP/$tag.dnsperf u0 u1 k0 k1 q0 q1 qu h0 h1 s0 s1 l0 l1 t0 t1 start end w0 w1
+  w0=$(sleeps "$pid")
   read -r qu q0 < <(cpu_ticks "${SOFTIRQ_PID:-0}"); q0=$((qu + q0))
   read -r u0 k0 < <(cpu_ticks "$pid"); read -r h0 s0 < <(host_busy "$SERVER_CPU"); read -r l0 t0 < <(host_busy "$LOADGEN_CPU")
   start=$(date +%s.%N)
@@ -197,11 +258,12 @@ dnsperf_run() { # tag addr port queryfile pid extra-args...
   end=$(date +%s.%N)
   read -r qu q1 < <(cpu_ticks "${SOFTIRQ_PID:-0}"); q1=$((qu + q1))
   read -r u1 k1 < <(cpu_ticks "$pid"); read -r h1 s1 < <(host_busy "$SERVER_CPU"); read -r l1 t1 < <(host_busy "$LOADGEN_CPU")
+  w1=$(sleeps "$pid")
   { echo "### $tag $(date -Is)"; grep -v '^>' "$out"; } >>"$RESULTS/dnsperf.raw"
   local hz; hz=$(getconf CLK_TCK)
   awk -v ut=$((u1 - u0)) -v kt=$((k1 - k0 + q1 - q0)) -v hz="$hz" -v wall="$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')" \
-      -v hb=$((h1 - h0)) -v ht=$((s1 - s0)) -v lb=$((l1 - l0)) -v lt=$((t1 - t0)) '
-    /^> / { n++; us = int($NF * 1e6 + 0.5); h[us]++; if (us > max) max = us; next }
+      -v hb=$((h1 - h0)) -v ht=$((s1 - s0)) -v lb=$((l1 - l0)) -v lt=$((t1 - t0)) -v sw=$((w1 - w0)) '
+    /^> / { n++; if ($2 == "NOERROR") ok++; us = int($NF * 1e6 + 0.5); h[us]++; if (us > max) max = us; next }
     /Queries per second:/ { qps = $4 }
     /Queries completed:/ { done = $3 }
     /Queries lost:/ { lost = $4; gsub(/[()%]/, "", lost) }
@@ -209,9 +271,9 @@ dnsperf_run() { # tag addr port queryfile pid extra-args...
     END {
       p50 = p99 = 0; acc = 0
       for (us = 0; us <= max; us++) { acc += h[us]; if (!p50 && acc >= 0.5 * n) p50 = us; if (!p99 && acc >= 0.99 * n) { p99 = us; break } }
-      printf "%s %.3f %.3f %.3f %s %s %.0f %.0f %.0f %.1f %.1f\n", qps, avg * 1000, p50 / 1000, p99 / 1000, lost, done,
+      printf "%s %.3f %.3f %.3f %s %s %.0f %.0f %.0f %.1f %.1f %d %.2f\n", qps, avg * 1000, p50 / 1000, p99 / 1000, lost, done,
         100 * (ut + kt) / hz / wall, ht ? 100 * hb / ht : 0, lt ? 100 * lb / lt : 0,
-        done ? 1e6 * ut / hz / done : 0, done ? 1e6 * kt / hz / done : 0
+        ok ? 1e6 * ut / hz / ok : 0, ok ? 1e6 * kt / hz / ok : 0, ok, ok ? sw / ok : 0
     }' "$out"
   rm -f "$out"
 }
@@ -227,20 +289,21 @@ stop_resolver() { # pid name port
 
 : >"$RESULTS/dnsperf.raw"; : >"$RESULTS/resolvers.raw"
 declare -A HIT MISS
-ROW() { printf '| %s | %s | %s | %s | %s | %s%% | %s%% | %s | %s%% / %s%% | %s |\n' "$@"; }
-fmt_row() { # name "qps avg p50 p99 lost done srvcpu hostsrv hostgen" rss
-  local name=$1 rss=$3 qps avg p50 p99 lost done scpu hs hg uq kq
-  read -r qps avg p50 p99 lost done scpu hs hg uq kq <<<"$2"
+ROW() { printf '| %s | %s | %s | %s | %s | %s | %s%% | %s | %s | %s%% / %s%% | %s |\n' "$@"; }
+fmt_row() { # name "qps avg p50 p99 lost done srvcpu hostsrv hostgen uq kq noerror sleeps" rss
+  local name=$1 rss=$3 qps avg p50 p99 lost done scpu hs hg uq kq ok sl
+  read -r qps avg p50 p99 lost done scpu hs hg uq kq ok sl <<<"$2"
+  lost+=%; (( ok == done )) || lost+=", $((done - ok)) not NOERROR"
   ROW "$name" "$(printf '%.0f' "$qps")" "$avg" "$p50" "$p99" "$lost" "$scpu" \
-    "$(awk -v u="$uq" -v k="$kq" 'BEGIN {printf "%.1f (%.1f+%.1f)", u + k, u, k}')" "$hs" "$hg" "$rss"
+    "$(awk -v u="$uq" -v k="$kq" 'BEGIN {printf "%.1f (%.1f+%.1f)", u + k, u, k}')" "$sl" "$hs" "$hg" "$rss"
 }
-HDR='| resolver | qps | avg ms | p50 ms | p99 ms | lost | server CPU | CPU µs/query (usr+sys) | core busy srv / gen | RSS MiB |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
+HDR='| resolver | qps | avg ms | p50 ms | p99 ms | lost | server CPU | CPU µs/query (usr+sys) | sleeps/query | core busy srv / gen | RSS MiB |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
 
 if [[ ,$TESTS, == *,hit,* ]]; then
   log "test 1: cache hits ($HIT_NAMES names, ${DURATION}s each)"
   HIT_TABLE=$HDR$'\n' HITFIX_TABLE=$HDR$'\n'
-  HIT_TABLE+=$(fmt_row "upstream (direct, no cache)" "$(dnsperf_run hit-upstream $UP_ADDR "$UP_PORT" "$HITQ" "$UP_PID")" "-")$'\n'
+  HIT_TABLE+=$(fmt_row "upstream $UPSTREAM (direct, no cache)" "$(dnsperf_run hit-upstream $UP_ADDR "$UP_PORT" "$HITQ" "$UP_PID")" "-")$'\n'
   for r in "${RESOLVERS[@]}"; do
     start_resolver "$r"
     r0=$(rss_kib "$RES_PID")
@@ -259,15 +322,28 @@ if [[ ,$TESTS, == *,hit,* ]]; then
   snapshot_host after-hit
 fi
 
+# Test 2's load: closed, one pass over the file with no rate limit (the run ends when every name
+# is answered or lost); fixed, MISS_QPS for DURATION. -n 1 either way: no name is asked twice.
+miss_run() { # tag addr port queryfile pid
+  if [[ $MISS_MODE == closed ]]; then LIMIT=$MISS_LIMIT dnsperf_run "$@" -n 1
+  else QPS=$MISS_QPS dnsperf_run "$@" -n 1; fi
+}
+if [[ $MISS_MODE == closed ]]; then
+  MISS_DESC="closed loop: one pass over $MISS_NAMES unique names, dnsperf -q $OUTSTANDING, no rate limit"
+else
+  MISS_DESC="fixed rate: unique names at $MISS_QPS q/s for ${DURATION}s, at most one pass over $MISS_NAMES"
+fi
+
 if [[ ,$TESTS, == *,miss,* ]]; then
-  log "test 2: cache misses (unique names at $MISS_QPS q/s, ${DURATION}s each)"
+  log "test 2: cache misses ($MISS_DESC)"
   MISS_TABLE=$HDR$'\n'
-  MISS_TABLE+=$(fmt_row "upstream (direct)" "$(QPS=$MISS_QPS dnsperf_run miss-upstream $UP_ADDR "$UP_PORT" "$MISSQ" "$UP_PID" -n 1)" "-")$'\n'
+  MISS_TABLE+=$(fmt_row "upstream $UPSTREAM (direct)" "$(miss_run miss-upstream $UP_ADDR "$UP_PORT" "$MISSQ" "$UP_PID")" "-")$'\n'
   for r in "${RESOLVERS[@]}"; do
     start_resolver "$r"
-    QPS=$MISS_QPS dnsperf_run "warm-$r" $LISTEN "${PORT[$r]}" "$WARMQ" "$RES_PID" -n 1 >/dev/null
+    res=$(miss_run "warm-$r" $LISTEN "${PORT[$r]}" "$WARMQ" "$RES_PID")
+    log "  $r warm-up: $res"
     r0=$(rss_kib "$RES_PID")
-    res=$(QPS=$MISS_QPS dnsperf_run "miss-$r" $LISTEN "${PORT[$r]}" "$MISSQ" "$RES_PID" -n 1)
+    res=$(miss_run "miss-$r" $LISTEN "${PORT[$r]}" "$MISSQ" "$RES_PID")
     r2=$(rss_kib "$RES_PID")
     MISS[$r]=$res
     log "  $r: $res"
@@ -335,7 +411,7 @@ snapshot_host end
     echo "$HITFIX_TABLE"; echo
   fi
   if [[ -n ${MISS_TABLE:-} ]]; then
-    echo "## 2. Cache misses (unique names at $MISS_QPS q/s, at most one pass over $MISS_NAMES, after $WARM_NAMES others as warm-up; RSS: after warm-up → after run)"; echo
+    echo "## 2. Cache misses, $MISS_DESC; cold cache, after $WARM_NAMES others as warm-up; upstream $UPSTREAM (RSS: after warm-up → after run)"; echo
     echo "$MISS_TABLE"; echo
   fi
   if [[ -n ${FILL_TABLE:-} ]]; then
@@ -347,7 +423,8 @@ snapshot_host end
     echo "$PROF_TEXT"; echo
   fi
   echo "server CPU: the resolver's CPU time over the run, in % of one core (100% = saturated)."
-  echo "CPU µs/query: the resolver's user+system CPU time, plus the server core's ksoftirqd (counted as sys), divided by completed queries (robust when the load generator is the bottleneck)."
+  echo "sleeps/query: the resolver's voluntary context switches (all its threads) per answered query: how often it waited for work and was woken (a miss is two datagrams in, a query and the upstream's reply)."
+  echo "CPU µs/query: the resolver's user+system CPU time, plus the server core's ksoftirqd (counted as sys), divided by the queries answered NOERROR (robust when the load generator is the bottleneck; lost queries are not counted). For the upstream rows: NSD's processes, or dnsmasq. The sum is the kernel's exact run time; its usr/sys split is sampled at each tick, rough for a lightly loaded server."
   echo "core busy: all processes on the server core / on the load-generator core (others' jobs included; on our VM /proc/stat under-counts a lightly loaded core: 1% while dnsmasq alone used 23% of it)."
   echo "Load average at start and end: $(grep -A1 '^== start' "$RESULTS/host.raw" | tail -1 | sed 's/.*load average: //') / $(uptime | sed 's/.*load average: //')"
 } >"$RESULTS/latest.md"
