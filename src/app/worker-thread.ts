@@ -6,10 +6,9 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { App } from '../app.js';
-import { snapshotOf } from '../control/api.js';
+import { flushCache, resetCounters, snapshotOf } from '../control/api.js';
 import { closeLogger, createLogger } from '../log.js';
 import { closeFd } from '../native/binding.js';
-import { resetStats } from '../stats.js';
 import { listenOnFd, type ActivatedSocket } from '../systemd/listen-fds.js';
 import { deviceFactories, socketFactory } from './factories.js';
 import type { FromWorker, PassedSocket, ToWorker, WorkerInit, WorkerRequest } from './worker-protocol.js';
@@ -77,11 +76,9 @@ async function perform(app: App, r: WorkerRequest): Promise<unknown> {
     case 'snapshot':
       return snapshotOf(app);
     case 'flush':
-      return (r.key === null ? app.cache?.clear() : app.cache?.deleteName(r.key)) ?? 0;
+      return flushCache(app, r.key);
     case 'resetStatistics':
-      resetStats(app.stats);
-      app.health.resetCounters();
-      if (app.cache) app.cache.evictions = 0;
+      resetCounters(app);
       return null;
     case 'logLevel':
       log.level = r.level;

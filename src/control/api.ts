@@ -56,18 +56,25 @@ export class InstanceControl implements ControlApi {
     return { name, ifindex: d.ifindex, following: true, present: d.present };
   }
 
-  /** This thread's snapshot and, with Workers=, every other worker's (null: not running, or no answer in time). */
-  private async everyWorker(): Promise<{ own: WorkerSnapshot; others: readonly WorkerReport[] }> {
+  /**
+   * This thread's snapshot and, with Workers=, every other worker's (null: not running, or no
+   * answer in time): `all` the snapshots there are, `workers` each worker as reported (absent with one).
+   */
+  private async everyWorker(): Promise<{ all: WorkerSnapshot[]; workers: readonly WorkerReport[] | undefined }> {
     const own = snapshotOf(this.deps.app, this.wallNow);
-    const workers = this.deps.app.workers;
-    return { own, others: workers === null ? [] : await workers.snapshots() };
+    const group = this.deps.app.workers;
+    if (group === null) return { all: [own], workers: undefined };
+    const others = await group.snapshots();
+    return {
+      all: [own, ...others.flatMap((w) => (w.snapshot === null ? [] : [w.snapshot]))],
+      workers: [{ worker: 0, state: 'running', restarts: 0, snapshot: own }, ...others],
+    };
   }
 
   async status(): Promise<StatusReport> {
     const { app, version, startedAtMs } = this.deps;
     const config = app.currentConfig;
-    const { own, others } = await this.everyWorker();
-    const all = [own, ...others.flatMap((w) => (w.snapshot === null ? [] : [w.snapshot]))];
+    const { all, workers } = await this.everyWorker();
     const now = this.wallNow();
     const { controlSocket, metrics } = this.deps.endpoints();
     return {
@@ -91,8 +98,8 @@ export class InstanceControl implements ControlApi {
       }),
       cache: sumCaches(all.map((s) => s.cache)),
       inflight: all.reduce((n, s) => n + s.inflight, 0),
-      ...(app.workers !== null && {
-        workers: [{ worker: 0, state: 'running' as const, restarts: 0, snapshot: own }, ...others].map((w) => ({
+      ...(workers !== undefined && {
+        workers: workers.map((w) => ({
           worker: w.worker,
           state: w.state,
           restarts: w.restarts,
@@ -107,8 +114,7 @@ export class InstanceControl implements ControlApi {
 
   async statistics(): Promise<StatisticsReport> {
     const { app } = this.deps;
-    const { own, others } = await this.everyWorker();
-    const all = [own, ...others.flatMap((w) => (w.snapshot === null ? [] : [w.snapshot]))];
+    const { all, workers } = await this.everyWorker();
     // The sum over the workers, and what workers that died had counted: the instance's
     // counters never go back while it runs (a Prometheus counter must not).
     const s = newStats();
@@ -135,8 +141,8 @@ export class InstanceControl implements ControlApi {
       cache: sumCaches(all.map((x) => x.cache)),
       upstreams: mergeUpstreams(all.map((x) => x.upstreams)),
       latency: { hit: summary(s.hitLatency), miss: summary(s.missLatency) },
-      ...(app.workers !== null && {
-        workers: [{ worker: 0, state: 'running' as const, restarts: 0, snapshot: own }, ...others].map((w) => ({
+      ...(workers !== undefined && {
+        workers: workers.map((w) => ({
           worker: w.worker,
           state: w.state,
           restarts: w.restarts,
@@ -149,17 +155,14 @@ export class InstanceControl implements ControlApi {
 
   async resetStatistics(): Promise<void> {
     const { app } = this.deps;
-    resetStats(app.stats);
-    app.health.resetCounters();
-    if (app.cache) app.cache.evictions = 0;
+    resetCounters(app);
     await app.workers?.resetStatistics();
     this.statsSinceMs = this.wallNow();
   }
 
   async flushCaches(name?: string): Promise<{ flushed: number }> {
     const key = name === undefined ? null : nameKey(name);
-    const cache = this.deps.app.cache;
-    const own = (key === null ? cache?.clear() : cache?.deleteName(key)) ?? 0;
+    const own = flushCache(this.deps.app, key);
     return { flushed: own + ((await this.deps.app.workers?.flush(key)) ?? 0) };
   }
 
@@ -181,6 +184,18 @@ export class InstanceControl implements ControlApi {
     const remainingSec = found.length === 0 ? null : Math.max(...found);
     return { cached: remainingSec !== null, remainingSec };
   }
+}
+
+/** `statistics --reset` in one thread: its counters, its servers' counters, its evictions. */
+export function resetCounters(app: App): void {
+  resetStats(app.stats);
+  app.health.resetCounters();
+  if (app.cache) app.cache.evictions = 0;
+}
+
+/** One thread's cache emptied (key null) or rid of one name's entries (a name key); the entries removed. */
+export function flushCache(app: App, key: string | null): number {
+  return (key === null ? app.cache?.clear() : app.cache?.deleteName(key)) ?? 0;
 }
 
 /** What one thread's App reports: the main thread's own, or a worker's (app/worker-thread.ts). */
