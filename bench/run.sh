@@ -57,6 +57,7 @@
 #   PROFILE [auto]       1: always, 0: never, auto: when vrf-resolver is slower than dnsmasq on hits,
 #                        run one more hit run under `node --cpu-prof` and print the top self-time
 #   VRF_MAIN [dist/main.js]  the vrf-resolver entry point to benchmark    RESULTS [bench/results]
+#   NODE_FLAGS []        extra node flags for vrf-resolver, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" for a miss profile
 #   TESTS [hit,miss,fill]
 set -euo pipefail
 
@@ -118,7 +119,7 @@ require_free_ports "$UP_PORT" "${PORT[@]}" "$FILL_PORT"
 
 mkdir -p "$RESULTS"
 make_scratch vrf-bench
-VRF_NODE_FLAGS=() # --cpu-prof for the profiled run
+read -r -a VRF_NODE_FLAGS <<<"${NODE_FLAGS:-}" # extra node flags for vrf-resolver (--cpu-prof for the profiled run)
 
 forget_pid() { local p=$1 i; for i in "${!PIDS[@]}"; do [[ ${PIDS[$i]} == "$p" ]] && unset 'PIDS[i]'; done; return 0; }
 stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
@@ -385,7 +386,7 @@ if (( want_prof )); then
   warm "${PORT[vrf-resolver]}"
   pres=$(dnsperf_run prof-hit-vrf-resolver $LISTEN "${PORT[vrf-resolver]}" "$HITQ" "$RES_PID")
   stop_resolver "$RES_PID" vrf-resolver "${PORT[vrf-resolver]}"
-  VRF_NODE_FLAGS=()
+  read -r -a VRF_NODE_FLAGS <<<"${NODE_FLAGS:-}"
   prof=$(ls "$PROFDIR"/*.cpuprofile 2>/dev/null | head -1)
   if [[ -n $prof ]]; then
     mv "$prof" "$PROFDIR/hit.cpuprofile"

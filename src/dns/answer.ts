@@ -5,7 +5,7 @@
 // compression and with the offset of every TTL kept, so a cache hit is a copy plus patches.
 
 import { F2_QR, F2_RD, F3_AD, F3_RA, F3_RCODE_MASK, HEADER_LEN, MAX_TCP_MESSAGE, RCODE, TYPE } from './constants.js';
-import { isSubdomain, lowerKey, readName } from './name.js';
+import { isSubdomain, readNameKey } from './name.js';
 import { proofsIn, signaturesOver, wildcardZone } from './dnssec.js';
 import { Section, type Reply, type ResourceRecord } from './message.js';
 import { WireWriter } from './writer.js';
@@ -72,7 +72,7 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
     for (let i = 0; i < MAX_CHAIN; i++) {
       const cname = answers.find((r) => r.type === TYPE.CNAME && r.ownerKey === chain[chain.length - 1]);
       if (!cname) break;
-      const target = lowerKey(readName(msg, cname.rdataOff).wire);
+      const target = readNameKey(msg, cname.rdataOff);
       if (chain.includes(target)) break; // a loop in the reply
       chain.push(target);
     }
@@ -127,12 +127,13 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
   w.u16(0); // ID, set per client when served
   // A forwarder's answer is never authoritative (AA clear); TC is never cached (RFC 2181 9). CD
   // is the client's to set (RFC 4035 3.2.2), so serving copies it from each query.
-  w.bytes(Buffer.from([F2_QR | (reply.flags2 & F2_RD), F3_RA | (reply.flags3 & F3_AD) | (reply.rcode & F3_RCODE_MASK)]));
+  w.u8(F2_QR | (reply.flags2 & F2_RD));
+  w.u8(F3_RA | (reply.flags3 & F3_AD) | (reply.rcode & F3_RCODE_MASK));
   w.u16(1);
   w.u16(kept.length);
   w.u16(authorityKept.length);
   w.u16(0);
-  w.name(readName(msg, HEADER_LEN).wire, true);
+  w.nameAt(msg, HEADER_LEN, true);
   w.bytes(msg, reply.questionEnd - 4, reply.questionEnd);
   const ttlOffsets: number[] = [];
   for (const r of kept) ttlOffsets.push(w.record(msg, r, ttlSec));

@@ -6,7 +6,7 @@
 // name for a wildcard expansion (RFC 4035 section 5.3.4).
 
 import { TYPE } from './constants.js';
-import { WireError, isSubdomain, labelCount, lowerKey, readName } from './name.js';
+import { WireError, isSubdomain, labelCount, readNameKey } from './name.js';
 import type { ResourceRecord } from './message.js';
 
 /** RRSIG RDATA up to the signer's name: type covered, algorithm, labels, TTL, times, key tag (RFC 4034 3.1). */
@@ -20,13 +20,16 @@ export function coveredType(msg: Buffer, sig: ResourceRecord): number {
   return msg.readUInt16BE(sig.rdataOff);
 }
 
+const NO_RECORDS: ReadonlySet<ResourceRecord> = new Set();
+
 /**
  * The RRSIGs among `records` that sign one of the RRsets in `signed` (same owner, Type Covered
  * equal to the RRset's type). Others are orphans: signatures over records we drop, which a
  * validator would never use. Only RRSIGs at an owner we keep are read, so a malformed one
  * elsewhere costs nothing; a malformed one we would pass on throws WireError.
  */
-export function signaturesOver(msg: Buffer, records: readonly ResourceRecord[], signed: readonly ResourceRecord[]): Set<ResourceRecord> {
+export function signaturesOver(msg: Buffer, records: readonly ResourceRecord[], signed: readonly ResourceRecord[]): ReadonlySet<ResourceRecord> {
+  if (!records.some((r) => r.type === TYPE.RRSIG)) return NO_RECORDS; // most replies: no sets to build
   const owners = new Set<string>();
   const rrsets = new Set<string>();
   for (const r of signed) {
@@ -55,7 +58,7 @@ export function wildcardZone(msg: Buffer, sig: ResourceRecord): string | null {
   const owner = sig.ownerKey;
   const ownerLabels = labelCount(owner) - (owner.startsWith('\x01*') ? 1 : 0);
   if (labels >= ownerLabels) return null;
-  const signer = lowerKey(readName(msg, sig.rdataOff + RRSIG_FIXED).wire);
+  const signer = readNameKey(msg, sig.rdataOff + RRSIG_FIXED);
   return isSubdomain(owner, signer) ? signer : null;
 }
 

@@ -4,7 +4,7 @@
 // beyond what classification and the cache need.
 
 import { EDNS_DO, F2_QR, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
-import { WireError, lowerKey, readName } from './name.js';
+import { NameScratch, WireError } from './name.js';
 import { readRecord } from './record.js';
 
 export const Section = { Answer: 0, Authority: 1, Additional: 2 } as const;
@@ -12,8 +12,8 @@ export type Section = (typeof Section)[keyof typeof Section];
 
 export interface ResourceRecord {
   readonly section: Section;
-  /** Owner name, uncompressed wire form, original case. */
-  readonly owner: Buffer;
+  /** Where the owner name starts in the reply (possibly compressed; writer.ts reads it there). */
+  readonly ownerOff: number;
   /** Owner name, lowercase wire key. */
   readonly ownerKey: string;
   readonly type: number;
@@ -49,6 +49,11 @@ export interface Reply {
 /** Upper bound of records we walk in one reply (64 KiB / 11-byte minimum RR ≈ 5957). */
 const MAX_RECORDS = 6000;
 
+const SECTIONS = [Section.Answer, Section.Authority, Section.Additional] as const;
+
+/** Names are read here, one after another (parseReply runs to its end without yielding). */
+const names = new NameScratch();
+
 /** Parses a reply that should answer a single question. Throws WireError when malformed. */
 export function parseReply(msg: Buffer): Reply {
   if (msg.length < HEADER_LEN) throw new WireError('short-header');
@@ -56,29 +61,30 @@ export function parseReply(msg: Buffer): Reply {
   const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)] as const;
   if (counts[0] + counts[1] + counts[2] > MAX_RECORDS) throw new WireError('truncated');
 
-  const q = readName(msg, HEADER_LEN);
-  if (q.next + 4 > msg.length) throw new WireError('truncated');
-  const qtype = msg.readUInt16BE(q.next);
-  const qclass = msg.readUInt16BE(q.next + 2);
-  let pos = q.next + 4;
+  const qnameNext = names.read(msg, HEADER_LEN);
+  const qnameKey = names.key();
+  if (qnameNext + 4 > msg.length) throw new WireError('truncated');
+  const qtype = msg.readUInt16BE(qnameNext);
+  const qclass = msg.readUInt16BE(qnameNext + 2);
+  let pos = qnameNext + 4;
   const questionEnd = pos;
 
   const records: ResourceRecord[] = [];
   let opt: ReplyOpt | null = null;
-  for (const section of [Section.Answer, Section.Authority, Section.Additional]) {
+  for (const section of SECTIONS) {
     for (let i = 0; i < counts[section]; i++) {
-      const rr = readRecord(msg, pos);
+      const rr = readRecord(msg, pos, names);
       pos = rr.next;
       if (rr.type === TYPE.OPT) {
         if (section !== Section.Additional) throw new WireError('opt-section');
-        if (rr.owner.length !== 1) throw new WireError('opt-owner');
+        if (names.len !== 1) throw new WireError('opt-owner');
         if (opt) throw new WireError('opt-duplicate');
         opt = { udpSize: rr.klass, extRcode: rr.ttl >>> 24, version: (rr.ttl >>> 16) & 0xff, do: (rr.ttl & EDNS_DO) !== 0 };
       } else {
         records.push({
           section,
-          owner: rr.owner,
-          ownerKey: lowerKey(rr.owner),
+          ownerOff: rr.ownerOff,
+          ownerKey: names.key(),
           type: rr.type,
           klass: rr.klass,
           ttl: rr.ttl > 0x7fffffff ? 0 : rr.ttl, // RFC 2181 section 8: a TTL with the top bit set means zero
@@ -96,7 +102,7 @@ export function parseReply(msg: Buffer): Reply {
     flags2: msg[2]!,
     flags3,
     rcode: ((opt?.extRcode ?? 0) << 4) | (flags3 & F3_RCODE_MASK),
-    qnameKey: lowerKey(q.wire),
+    qnameKey,
     qtype,
     qclass,
     questionEnd,

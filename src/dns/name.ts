@@ -41,46 +41,86 @@ export interface NameRead {
   readonly wire: Buffer;
 }
 
-const scratch = Buffer.alloc(MAX_NAME_LEN);
-
 /**
- * Reads a possibly compressed name at `off` in `msg`. Pointers must point strictly backwards
- * from the label that holds them, which rules out loops and forward references and bounds the
- * work by the message length (RFC 1035 section 4.1.4: a pointer refers to a *prior* occurrence).
- * Throws WireError.
+ * Room for one name in uncompressed wire form, reused from name to name: reading a reply's
+ * names into it allocates nothing, where a Buffer per name was a third of a cache miss's
+ * garbage (issue 13). `bytes[0, len)` is the last name read, in its original case.
  */
-export function readName(msg: Buffer, off: number): NameRead {
-  let len = 0;
-  let pos = off;
-  let next = -1;
-  let floor = off; // a pointer must target an offset below the lowest position read so far
-  for (;;) {
-    if (pos >= msg.length) throw new WireError('truncated');
-    const b = msg[pos]!;
-    if (b === 0) {
-      scratch[len++] = 0;
-      if (len > MAX_NAME_LEN) throw new WireError('name-too-long');
-      if (next < 0) next = pos + 1;
-      return { next, wire: Buffer.from(scratch.subarray(0, len)) };
+export class NameScratch {
+  readonly bytes = Buffer.allocUnsafe(MAX_NAME_LEN);
+  private readonly lower = Buffer.allocUnsafe(MAX_NAME_LEN);
+  len = 0;
+
+  /**
+   * Reads a possibly compressed name at `off` in `msg` and returns the offset just after it
+   * (after a pointer, if it ended in one). Pointers must point strictly backwards from the
+   * label that holds them, which rules out loops and forward references and bounds the work
+   * by the message length (RFC 1035 section 4.1.4: a pointer refers to a *prior* occurrence).
+   * Throws WireError.
+   */
+  read(msg: Buffer, off: number): number {
+    const out = this.bytes;
+    let len = 0;
+    let pos = off;
+    let next = -1;
+    let floor = off; // a pointer must target an offset below the lowest position read so far
+    for (;;) {
+      if (pos >= msg.length) throw new WireError('truncated');
+      const b = msg[pos]!;
+      if (b === 0) {
+        out[len++] = 0;
+        this.len = len;
+        return next < 0 ? pos + 1 : next;
+      }
+      const kind = b & 0xc0;
+      if (kind === 0xc0) {
+        if (pos + 1 >= msg.length) throw new WireError('truncated');
+        const target = ((b & 0x3f) << 8) | msg[pos + 1]!;
+        if (target >= floor) throw new WireError('bad-pointer');
+        if (next < 0) next = pos + 2;
+        pos = target;
+        floor = target;
+        continue;
+      }
+      if (kind !== 0) throw new WireError('bad-label-type'); // 0x40 and 0x80 (RFC 6891 section 5)
+      if (b > MAX_LABEL_LEN) throw new WireError('label-too-long');
+      if (pos + 1 + b > msg.length) throw new WireError('truncated');
+      if (len + 1 + b + 1 > MAX_NAME_LEN) throw new WireError('name-too-long');
+      msg.copy(out, len, pos, pos + 1 + b);
+      len += 1 + b;
+      pos += 1 + b;
     }
-    const kind = b & 0xc0;
-    if (kind === 0xc0) {
-      if (pos + 1 >= msg.length) throw new WireError('truncated');
-      const target = ((b & 0x3f) << 8) | msg[pos + 1]!;
-      if (target >= floor) throw new WireError('bad-pointer');
-      if (next < 0) next = pos + 2;
-      pos = target;
-      floor = target;
-      continue;
-    }
-    if (kind !== 0) throw new WireError('bad-label-type'); // 0x40 and 0x80 (RFC 6891 section 5)
-    if (b > MAX_LABEL_LEN) throw new WireError('label-too-long');
-    if (pos + 1 + b > msg.length) throw new WireError('truncated');
-    if (len + 1 + b + 1 > MAX_NAME_LEN) throw new WireError('name-too-long');
-    msg.copy(scratch, len, pos, pos + 1 + b);
-    len += 1 + b;
-    pos += 1 + b;
   }
+
+  /** The last name read as a lowercase wire key (lowerKey's result, without a copy to lowercase). */
+  key(): string {
+    const { bytes, lower, len } = this;
+    // Length octets are at most 63, below 'A': only letters change (RFC 4343, ASCII only).
+    for (let i = 0; i < len; i++) {
+      const c = bytes[i]!;
+      lower[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    }
+    return lower.toString('latin1', 0, len);
+  }
+}
+
+const shared = new NameScratch();
+
+/** Reads a possibly compressed name (NameScratch.read) into a Buffer of its own. Throws WireError. */
+export function readName(msg: Buffer, off: number): NameRead {
+  const next = shared.read(msg, off);
+  return { next, wire: Buffer.from(shared.bytes.subarray(0, shared.len)) };
+}
+
+/** The lowercase wire key of the possibly compressed name at `off`. Throws WireError. */
+export function readNameKey(msg: Buffer, off: number): string {
+  shared.read(msg, off);
+  return shared.key();
+}
+
+/** The offset just after the possibly compressed name at `off`, checked as readName checks it. */
+export function nameEnd(msg: Buffer, off: number): number {
+  return shared.read(msg, off);
 }
 
 /** Lowercases A-Z only (RFC 4343) and returns the wire name as a latin1 key string. */

@@ -18,7 +18,7 @@ import {
   RCODE,
   TYPE,
 } from './constants.js';
-import { WireError, lowerKey, type WireFault } from './name.js';
+import { NameScratch, WireError, lowerKey, type WireFault } from './name.js';
 import { readRecord } from './record.js';
 
 /**
@@ -154,15 +154,17 @@ function scanQuestion(msg: Buffer): number {
   return pos + 4 <= msg.length ? pos + 4 : -1;
 }
 
+const names = new NameScratch();
+
 /** Walks the additional section: RR framing, at most one OPT with a root owner (RFC 6891 6.1.1). */
 function readAdditional(msg: Buffer, start: number, count: number): Edns | null {
   let pos = start;
   let edns: Edns | null = null;
   for (let i = 0; i < count; i++) {
-    const rr = readRecord(msg, pos);
+    const rr = readRecord(msg, pos, names);
     pos = rr.next;
     if (rr.type === TYPE.OPT) {
-      if (rr.owner.length !== 1) throw new WireError('opt-owner');
+      if (names.len !== 1) throw new WireError('opt-owner');
       if (edns) throw new WireError('opt-duplicate');
       checkOptions(msg, rr.rdataOff, rr.next);
       edns = { udpSize: Math.max(512, rr.klass), version: (rr.ttl >>> 16) & 0xff, do: (rr.ttl & EDNS_DO) !== 0 };

@@ -2,11 +2,11 @@
 // RDLENGTH, with the RDATA checked to lie inside the message. Shared by the query checks and
 // the reply walk, which differ only in what they accept where.
 
-import { readName, WireError } from './name.js';
+import { WireError, type NameScratch } from './name.js';
 
 export interface RecordHeader {
-  /** Owner name, uncompressed wire form, original case. */
-  readonly owner: Buffer;
+  /** Where the owner name starts in the message (possibly compressed). */
+  readonly ownerOff: number;
   readonly type: number;
   readonly klass: number;
   /** The raw 32-bit TTL field (for OPT: extended RCODE, version and flags, RFC 6891 6.1.3). */
@@ -17,15 +17,15 @@ export interface RecordHeader {
   readonly next: number;
 }
 
-export function readRecord(msg: Buffer, pos: number): RecordHeader {
-  const owner = readName(msg, pos);
-  const at = owner.next;
+/** Reads the record at `pos`; its owner name is left in `names` (uncompressed, original case). */
+export function readRecord(msg: Buffer, pos: number, names: NameScratch): RecordHeader {
+  const at = names.read(msg, pos);
   if (at + 10 > msg.length) throw new WireError('truncated');
   const rdlen = msg.readUInt16BE(at + 8);
   const rdataOff = at + 10;
   if (rdataOff + rdlen > msg.length) throw new WireError('rdlength');
   return {
-    owner: owner.wire,
+    ownerOff: pos,
     type: msg.readUInt16BE(at),
     klass: msg.readUInt16BE(at + 2),
     ttl: msg.readUInt32BE(at + 4),

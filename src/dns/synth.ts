@@ -52,12 +52,6 @@ export function errorForQuery(q: Query, rcode: number, ourUdpSize: number): Buff
 }
 
 /**
- * The query we send upstream: a fresh ID (RFC 5452 section 9.2), RD=1 (we are a forwarder),
- * CD copied from the client (it is part of the cache key), AD=1 so a validating upstream tells
- * us what it validated (RFC 6840 section 5.7), the client's question bytes unchanged, and our
- * own OPT record advertising `udpSize` (DO copied from the client; part of the key too).
- */
-/**
  * Gives each letter of the name in msg[from, to) a random case (draft-vixie-dnsext-dns0x20):
  * a forger must then guess the case too, about one bit per letter on top of the ID and port
  * (RFC 5452 section 9.3). Length octets are at most 63, below 'A', so they are never touched.
@@ -72,17 +66,26 @@ export function randomizeCase(msg: Buffer, from: number, to: number): void {
   }
 }
 
+/**
+ * The query we send upstream: a fresh ID (RFC 5452 section 9.2), RD=1 (we are a forwarder),
+ * CD copied from the client (it is part of the cache key), AD=1 so a validating upstream tells
+ * us what it validated (RFC 6840 section 5.7), the client's question bytes unchanged, and our
+ * own OPT record advertising `udpSize` (DO copied from the client; part of the key too).
+ */
 export function upstreamQuery(q: Query, id: number, udpSize: number, padBlock = 0): Buffer {
   const qLen = q.questionEnd - HEADER_LEN;
   const base = HEADER_LEN + qLen + OPT_LEN;
   // RFC 7830: the Padding option (code 12) fills the message up to a multiple of padBlock
   // (RFC 8467 section 4.1: 128 for queries), so its length says little about the name.
   const pad = padBlock > 0 ? (padBlock - ((base + 4) % padBlock)) % padBlock : -4;
-  const out = Buffer.alloc(base + 4 + pad);
+  // Every byte is written below (header, question, OPT, padding): from Node's pool, unzeroed,
+  // rather than a zeroed ArrayBuffer of its own for each query.
+  const out = Buffer.allocUnsafe(base + 4 + pad);
   out.writeUInt16BE(id, 0);
   out[2] = F2_RD;
   out[3] = F3_AD | (q.cd ? F3_CD : 0);
   out.writeUInt16BE(1, 4);
+  out.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
   out.writeUInt16BE(1, 10);
   q.msg.copy(out, HEADER_LEN, HEADER_LEN, q.questionEnd);
   const padding = pad >= 0 ? Buffer.alloc(4 + pad) : undefined;

@@ -3,7 +3,7 @@
 // so any subset of records can be kept (RFC 1035 section 4.1.4).
 
 import { TYPE } from './constants.js';
-import { WireError, lowerKey, readName } from './name.js';
+import { NameScratch, WireError, nameEnd } from './name.js';
 import type { ResourceRecord } from './message.js';
 
 /**
@@ -54,8 +54,8 @@ function checkRdata(src: Buffer, type: number, start: number, end: number): void
     case TYPE.DNAME /* one uncompressed name (RFC 6672 2.5) */: {
       const fixed = type === TYPE.RRSIG ? 18 : 0;
       if (len < fixed + 1) throw new WireError('rdata-shape');
-      const n = readName(src, start + fixed);
-      if (n.next > end || (type === TYPE.DNAME && n.next !== end)) throw new WireError('rdata-shape');
+      const next = nameEnd(src, start + fixed);
+      if (next > end || (type === TYPE.DNAME && next !== end)) throw new WireError('rdata-shape');
       return;
     }
   }
@@ -66,9 +66,11 @@ export class WireWriter {
   private len = 0;
   /** Lowercase wire suffix → offset where it was written (pointers reach 0x3fff at most). */
   private readonly names = new Map<string, number>();
+  private readonly scratch = new NameScratch();
 
+  /** Every byte up to `length` is written before it is read: the buffer need not be zeroed. */
   constructor(sizeHint = 512) {
-    this.buf = Buffer.alloc(sizeHint);
+    this.buf = Buffer.allocUnsafe(sizeHint);
   }
 
   get length(): number {
@@ -77,7 +79,7 @@ export class WireWriter {
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }
@@ -86,6 +88,11 @@ export class WireWriter {
     this.reserve(end - start);
     src.copy(this.buf, this.len, start, end);
     this.len += end - start;
+  }
+
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = v;
   }
 
   u16(v: number): void {
@@ -104,26 +111,33 @@ export class WireWriter {
     this.buf.writeUInt16BE(v, off);
   }
 
-  /** Writes an uncompressed wire name, replacing its longest already-written suffix by a pointer. */
-  name(wire: Buffer, compress: boolean): void {
+  /**
+   * Copies the possibly compressed name at `off` in `src`, replacing its longest suffix already
+   * written here by a pointer. Returns the offset after the name in `src`. Throws WireError.
+   */
+  nameAt(src: Buffer, off: number, compress: boolean): number {
+    const next = this.scratch.read(src, off);
+    const wire = this.scratch.bytes;
+    const key = this.scratch.key(); // suffixes of the lowercase name are its tails
     let i = 0;
     while (wire[i] !== 0) {
-      const suffix = lowerKey(wire, i);
+      const suffix = i === 0 ? key : key.slice(i);
       const at = compress ? this.names.get(suffix) : undefined;
       if (at !== undefined) {
         this.bytes(wire, 0, i);
         this.u16(0xc000 | at);
-        return;
+        return next;
       }
       if (this.len + i <= 0x3fff && !this.names.has(suffix)) this.names.set(suffix, this.len + i);
       i += 1 + wire[i]!;
     }
-    this.bytes(wire);
+    this.bytes(wire, 0, this.scratch.len);
+    return next;
   }
 
   /** Copies one record from `src`, rewriting names inside RDATA. Returns the TTL's offset. */
   record(src: Buffer, rr: ResourceRecord, ttl: number): number {
-    this.name(rr.owner, true);
+    this.nameAt(src, rr.ownerOff, true);
     this.u16(rr.type);
     this.u16(rr.klass);
     const ttlOff = this.len;
@@ -139,10 +153,8 @@ export class WireWriter {
       let pos = rr.rdataOff;
       for (const part of layout.parts) {
         if (part === 'n') {
-          const n = readName(src, pos);
-          if (n.next > end) throw new WireError('rdata-name');
-          this.name(n.wire, layout.compress);
-          pos = n.next;
+          pos = this.nameAt(src, pos, layout.compress);
+          if (pos > end) throw new WireError('rdata-name');
         } else {
           if (pos + part > end) throw new WireError('rdata-name');
           this.bytes(src, pos, pos + part);
@@ -155,8 +167,8 @@ export class WireWriter {
     return ttlOff;
   }
 
-  /** A copy of what was written, exactly sized. */
+  /** What was written: a view of the writer's own buffer, which it no longer touches. */
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.len));
+    return this.buf.subarray(0, this.len);
   }
 }

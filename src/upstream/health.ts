@@ -68,7 +68,8 @@ export class UpstreamHealth {
    * Servers to try, in order: those not backing off first (by `selection`), then the rest.
    * `among`: only these (a Forward= route's servers; all of them are in this health).
    */
-  order(selection: ServerSelection = 'ordered', among: readonly UpstreamServer[] = this.servers): UpstreamServer[] {
+  order(selection: ServerSelection = 'ordered', among: readonly UpstreamServer[] = this.servers): readonly UpstreamServer[] {
+    if (among.length === 1) return among; // the usual single forwarder: nothing to order
     const now = this.clock.now();
     const ready: UpstreamServer[] = [];
     const waiting: UpstreamServer[] = [];

@@ -79,6 +79,8 @@ export class UpstreamPool {
     private readonly deps: PoolDeps,
   ) {}
 
+  // One async frame per question: the attempt's exchange (ask) and its checks run inline, as
+  // every frame and promise between the listener and the socket is a cache miss's garbage.
   async resolve(q: Query): Promise<Resolved> {
     const { clock, health, log, stats } = this.deps;
     const deadline = clock.now() + this.opts.queryTimeoutMs;
@@ -91,8 +93,11 @@ export class UpstreamPool {
         stats.upstreamQueries++;
         health.attempt(server);
         const started = clock.now();
+        const timeoutMs = Math.min(this.opts.attemptTimeoutMs, left);
         try {
-          const answer = await this.attempt(server, q, question, Math.min(this.opts.attemptTimeoutMs, left));
+          let raw = await this.ask(server, q, question, timeoutMs);
+          if (raw[2]! & F2_TC) raw = await this.overTcp(server, q, question, timeoutMs - (clock.now() - started));
+          const answer = this.checked(server, q, raw);
           health.success(server, clock.now() - started);
           return { answer, server: server.label };
         } catch (e) {
@@ -109,18 +114,21 @@ export class UpstreamPool {
     });
   }
 
-  private async attempt(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Answer> {
-    const raw = this.opts.dnsOverTls && this.opts.dnsOverTls !== 'no'
-      ? await this.overTls(server, q, question, timeoutMs)
-      : await this.plain(server, q, question, timeoutMs);
-    return this.checked(server, q, raw);
+  /**
+   * The server's reply: over TLS, or over UDP (possibly truncated: resolve() then asks over
+   * TCP). Not async itself: on the common path it is the UDP exchange's own promise.
+   */
+  private ask(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
+    return this.opts.dnsOverTls && this.opts.dnsOverTls !== 'no'
+      ? this.overTls(server, q, question, timeoutMs)
+      : this.overUdp(server, q, question, timeoutMs);
   }
 
   /** The reply over TLS; in opportunistic mode over plain DNS when TLS to this server fails. */
   private async overTls(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
     const { clock, log, tls } = this.deps;
     const opportunistic = this.opts.dnsOverTls === 'opportunistic';
-    if (opportunistic && (this.plainUntil.get(server.label) ?? 0) > clock.now()) return this.plain(plainServer(server), q, question, timeoutMs);
+    if (opportunistic && (this.plainUntil.get(server.label) ?? 0) > clock.now()) return this.plain(server, q, question, timeoutMs);
     const started = clock.now();
     try {
       // Opportunistic: TLS gets half the attempt, so a port 853 that drops the SYN (a firewall)
@@ -139,22 +147,30 @@ export class UpstreamPool {
       this.plainUntil.set(server.label, clock.now() + TLS_RETRY_MS);
       log.warn({ code, upstream: server.label, err: (e as Error).message, retryTlsInSec: TLS_RETRY_MS / 1000 },
         'DNS over TLS failed (DNSOverTLS=opportunistic): asking this server in plain DNS');
-      return this.plain(plainServer(server), q, question, left);
+      return this.plain(server, q, question, left);
     }
   }
 
-  /** The reply over UDP, or over TCP when the UDP reply is truncated (RFC 7766 section 5). */
+  /**
+   * Opportunistic TLS fell back: the reply in plain DNS (plainServer: port 53 for 853), over UDP,
+   * or over TCP when the UDP reply is truncated (RFC 7766 section 5).
+   */
   private async plain(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
     const started = this.deps.clock.now();
-    let raw = await this.overUdp(server, q, question, timeoutMs);
-    if (raw[2]! & F2_TC) {
-      // RFC 2181 section 9: a truncated reply is never used or cached; ask again over TCP.
-      this.deps.stats.tcpFallbacks++;
-      this.deps.health.tcpFallback(server);
-      const left = Math.max(1, timeoutMs - (this.deps.clock.now() - started));
-      raw = await this.deps.tcp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, left);
-      if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TCP');
-    }
+    const plain = plainServer(server);
+    const raw = await this.overUdp(plain, q, question, timeoutMs);
+    return raw[2]! & F2_TC ? this.overTcp(plain, q, question, timeoutMs - (this.deps.clock.now() - started), server) : raw;
+  }
+
+  /**
+   * RFC 2181 section 9: a truncated reply is never used or cached; the question goes again over
+   * TCP. `configured`: the server as health knows it (`server` may be its plain-DNS twin).
+   */
+  private async overTcp(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number, configured = server): Promise<Buffer> {
+    this.deps.stats.tcpFallbacks++;
+    this.deps.health.tcpFallback(configured);
+    const raw = await this.deps.tcp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, Math.max(1, timeoutMs));
+    if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TCP');
     return raw;
   }
 
@@ -164,13 +180,16 @@ export class UpstreamPool {
    * old servers lowercase names) is asked again at once in the client's case, and so for
    * CASE_RETRY_MS, with one warn line. A forger cannot cause that without the ID and port.
    */
-  private async overUdp(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
-    const { clock, log, udp } = this.deps;
-    const size = this.opts.ednsUdpSize;
-    const query = upstreamQuery(q, randomId(), size);
-    if (!this.opts.randomizeCase || (this.sameCaseUntil.get(server.label) ?? 0) > clock.now()) {
-      return udp(server, query, question, timeoutMs);
+  private overUdp(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
+    const query = upstreamQuery(q, randomId(), this.opts.ednsUdpSize);
+    if (!this.opts.randomizeCase || (this.sameCaseUntil.get(server.label) ?? 0) > this.deps.clock.now()) {
+      return this.deps.udp(server, query, question, timeoutMs);
     }
+    return this.overUdpRandomCase(server, q, query, question, timeoutMs);
+  }
+
+  private async overUdpRandomCase(server: UpstreamServer, q: Query, query: Buffer, question: Buffer, timeoutMs: number): Promise<Buffer> {
+    const { clock, log, udp } = this.deps;
     randomizeCase(query, HEADER_LEN, HEADER_LEN + question.length - 4);
     const started = clock.now();
     try {
@@ -182,7 +201,7 @@ export class UpstreamPool {
       log.warn({ code: e.code, upstream: server.label, err: e.message, retryCaseInSec: CASE_RETRY_MS / 1000 },
         'upstream does not keep the letter case of queries (RandomizeCase=yes): asking it without');
       if (left < 1) throw e;
-      return udp(server, upstreamQuery(q, randomId(), size), question, left);
+      return udp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, left);
     }
   }
 
