@@ -126,11 +126,8 @@ export class Resolver {
         this.deps.log.warn({ code: 'VR_ERR_OVERLOADED', inflight: this.inflight.size }, 'too many queries in flight');
         return this.fail(q, ctx, started, 'overloaded', null);
       }
-      pending = this.fetch(q);
+      pending = this.fetch(q); // takes itself out of the table when it settles
       this.inflight.set(q.key, pending);
-      const key = q.key;
-      const clear = () => this.inflight.delete(key);
-      pending.then(clear, clear);
     }
     try {
       const timerMs = staleAtHand ? this.opts.staleClientTimeoutMs ?? 0 : 0;
@@ -209,7 +206,10 @@ export class Resolver {
     });
   }
 
-  /** Asks upstream and stores what comes back: the answer, or the failure (RFC 9520). */
+  /**
+   * Asks upstream and stores what comes back: the answer, or the failure (RFC 9520). Leaves the
+   * in-flight table before its promise settles: the cache has the outcome by then.
+   */
   private async fetch(q: Query): Promise<Resolved> {
     try {
       const resolved = await this.deps.upstream.resolve(q);
@@ -221,6 +221,8 @@ export class Resolver {
       const cache = this.deps.cache;
       if (cache && !cache.holdStale(q.key, this.opts.failureTtlSec)) cache.storeFailure(q.key, this.opts.failureTtlSec);
       throw e;
+    } finally {
+      this.inflight.delete(q.key);
     }
   }
 

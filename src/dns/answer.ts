@@ -59,6 +59,9 @@ export function packAnswer(a: Answer, dest: Buffer, at: number): void {
   for (const off of a.ttlOffsets) p = dest.writeUInt16BE(off, p);
 }
 
+/** Every answer is written here, one at a time (buildAnswer runs to its end without yielding). */
+const writer = new WireWriter(4096);
+
 /** How many CNAMEs we follow inside one reply before giving up on the chain. */
 const MAX_CHAIN = 16;
 
@@ -123,7 +126,8 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
   const ttlSec = Math.min(Math.max(ttl, policy.minTtlSec), maxTtl);
   const cacheable = ttlSec > 0 && (kind === 'positive' || soa !== undefined);
 
-  const w = new WireWriter(msg.length + 64);
+  const w = writer;
+  w.reset();
   w.u16(0); // ID, set per client when served
   // A forwarder's answer is never authoritative (AA clear); TC is never cached (RFC 2181 9). CD
   // is the client's to set (RFC 4035 3.2.2), so serving copies it from each query.

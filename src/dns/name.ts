@@ -4,6 +4,7 @@
 // only (RFC 4343: case-insensitive for A-Z only), held in a 'latin1' string (one char a byte).
 
 import { MAX_LABEL_LEN, MAX_NAME_LEN } from './constants.js';
+import { copyBytes } from './copy.js';
 
 /** Why a message was rejected; stable strings, counted in stats and shown in debug logs. */
 export type WireFault =
@@ -86,7 +87,7 @@ export class NameScratch {
       if (b > MAX_LABEL_LEN) throw new WireError('label-too-long');
       if (pos + 1 + b > msg.length) throw new WireError('truncated');
       if (len + 1 + b + 1 > MAX_NAME_LEN) throw new WireError('name-too-long');
-      msg.copy(out, len, pos, pos + 1 + b);
+      copyBytes(msg, pos, pos + 1 + b, out, len);
       len += 1 + b;
       pos += 1 + b;
     }

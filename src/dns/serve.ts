@@ -7,6 +7,7 @@ import { CLASSIC_UDP_SIZE, F2_RD, F2_TC, F3_AD, F3_CD, HEADER_LEN, MAX_TCP_MESSA
 import type { Answer, PackedAnswer } from './answer.js';
 import type { Query } from './query.js';
 import { EDE_STALE, OPT_LEN, writeOpt } from './synth.js';
+import { copyBytes } from './copy.js';
 
 /** TTL of stale answers (RFC 8767 section 4 recommends 30 seconds). */
 export const STALE_TTL_SEC = 30;
@@ -48,7 +49,7 @@ function copyAndPatch(src: Buffer, start: number, wireLen: number, rcode: number
   const options = stale && withOpt ? EDE_STALE : undefined;
   const optLen = withOpt ? OPT_LEN + (options ? options.length : 0) : 0;
   const out = Buffer.allocUnsafe(wireLen + optLen);
-  src.copy(out, 0, start, start + wireLen);
+  copyBytes(src, start, start + wireLen, out, 0);
   out[0] = q.msg[0]!;
   out[1] = q.msg[1]!;
   out[2] = (out[2]! & ~F2_RD) | (q.msg[2]! & F2_RD);
@@ -59,7 +60,7 @@ function copyAndPatch(src: Buffer, start: number, wireLen: number, rcode: number
   // The client's own spelling of the name (RFC 1035 7.3 matching is case-insensitive; some
   // clients check the case they sent, draft-vixie-dnsext-dns0x20). Our compressed owner names
   // point here, so they follow too.
-  q.msg.copy(out, HEADER_LEN, HEADER_LEN, q.qnameEnd);
+  copyBytes(q.msg, HEADER_LEN, q.qnameEnd, out, HEADER_LEN);
   if (withOpt) {
     writeOpt(out, wireLen, ourUdpSize, rcode, q.edns.do, options);
     out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);

@@ -5,6 +5,7 @@
 import { EDNS_DO, EDNS_OPTION_PADDING, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
 import { randomBytes } from 'node:crypto';
 import type { Edns, Query } from './query.js';
+import { copyBytes } from './copy.js';
 
 export const OPT_LEN = 11;
 
@@ -87,7 +88,7 @@ export function upstreamQuery(q: Query, id: number, udpSize: number, padBlock = 
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
   out.writeUInt16BE(1, 10);
-  q.msg.copy(out, HEADER_LEN, HEADER_LEN, q.questionEnd);
+  copyBytes(q.msg, HEADER_LEN, q.questionEnd, out, HEADER_LEN);
   const padding = pad >= 0 ? Buffer.alloc(4 + pad) : undefined;
   if (padding) {
     padding.writeUInt16BE(EDNS_OPTION_PADDING, 0);

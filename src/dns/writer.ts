@@ -5,6 +5,7 @@
 import { TYPE } from './constants.js';
 import { NameScratch, WireError, nameEnd } from './name.js';
 import type { ResourceRecord } from './message.js';
+import { copyBytes } from './copy.js';
 
 /**
  * Types whose RDATA holds domain names, as a layout: a number is that many fixed octets, 'n'
@@ -61,6 +62,10 @@ function checkRdata(src: Buffer, type: number, start: number, end: number): void
   }
 }
 
+/**
+ * Reusable: reset() starts a new message in the same memory, and finish() hands out a copy, so
+ * building an answer allocates little besides that copy (issue 13).
+ */
 export class WireWriter {
   private buf: Buffer;
   private len = 0;
@@ -71,6 +76,12 @@ export class WireWriter {
   /** Every byte up to `length` is written before it is read: the buffer need not be zeroed. */
   constructor(sizeHint = 512) {
     this.buf = Buffer.allocUnsafe(sizeHint);
+  }
+
+  /** Starts a new message. */
+  reset(): void {
+    this.len = 0;
+    this.names.clear();
   }
 
   get length(): number {
@@ -86,7 +97,7 @@ export class WireWriter {
 
   bytes(src: Buffer, start = 0, end = src.length): void {
     this.reserve(end - start);
-    src.copy(this.buf, this.len, start, end);
+    copyBytes(src, start, end, this.buf, this.len);
     this.len += end - start;
   }
 
@@ -167,8 +178,10 @@ export class WireWriter {
     return ttlOff;
   }
 
-  /** What was written: a view of the writer's own buffer, which it no longer touches. */
+  /** A copy of what was written, exactly sized. */
   finish(): Buffer {
-    return this.buf.subarray(0, this.len);
+    const out = Buffer.allocUnsafe(this.len);
+    copyBytes(this.buf, 0, this.len, out, 0);
+    return out;
   }
 }

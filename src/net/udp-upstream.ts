@@ -7,30 +7,45 @@
 import { udpExchanger, type UdpExchangerHandle } from '../native/binding.js';
 import type { Family, OnDatagram, UdpExchangeSocket } from './socket-factory.js';
 
+/** The helper's batch memory, read once: a property read on the helper's object is slower than on ours. */
+interface Slots {
+  readonly data: Buffer;
+  readonly lengths: Int32Array;
+  readonly fds: Int32Array;
+  readonly fromPeer: Uint8Array;
+  readonly slotBytes: number;
+}
+
 export class NativeUdpExchanges {
   private handle: UdpExchangerHandle | null = null;
+  private slots: Slots | null = null;
   /** Open exchanges by fd; an fd is in here exactly while the helper holds it open. */
   private readonly sinks = new Map<number, OnDatagram>();
 
   constructor(private readonly device: string | null) {}
 
   open(family: Family, address: string, port: number, query: Buffer, onDatagram: OnDatagram): UdpExchangeSocket {
-    const h = (this.handle ??= udpExchanger(this.device, (count) => this.deliver(count)));
+    const h = this.handle ?? this.start();
     const fd = h.open(family, address, port, query);
     this.sinks.set(fd, onDatagram);
-    let open = true;
-    return {
-      close: () => {
-        if (!open) return;
-        open = false;
-        this.sinks.delete(fd);
-        h.finish(fd);
-      },
-    };
+    return new ExchangeSocket(this, fd);
+  }
+
+  /** Ends an exchange: no more datagrams for `fd`, and the helper closes it. */
+  finish(fd: number): void {
+    this.sinks.delete(fd);
+    this.handle!.finish(fd);
+  }
+
+  private start(): UdpExchangerHandle {
+    const h = udpExchanger(this.device, (count) => this.deliver(count));
+    this.slots = { data: h.data, lengths: h.lengths, fds: h.fds, fromPeer: h.fromPeer, slotBytes: h.slotBytes };
+    this.handle = h;
+    return h;
   }
 
   private deliver(count: number): void {
-    const { data, lengths, fds, fromPeer, slotBytes } = this.handle!;
+    const { data, lengths, fds, fromPeer, slotBytes } = this.slots!;
     for (let i = 0; i < count; i++) {
       // Always there (the helper reads only open sockets, and nothing runs between its reads
       // and this call); checked all the same.
@@ -39,5 +54,19 @@ export class NativeUdpExchanges {
       const start = i * slotBytes;
       sink(data.subarray(start, start + lengths[i]!), fromPeer[i] === 1);
     }
+  }
+}
+
+class ExchangeSocket implements UdpExchangeSocket {
+  private open = true;
+  constructor(
+    private readonly owner: NativeUdpExchanges,
+    private readonly fd: number,
+  ) {}
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.owner.finish(this.fd);
   }
 }
