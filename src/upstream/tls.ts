@@ -14,7 +14,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { UpstreamError } from '../errors.js';
 import type { DnsOverTls } from '../config/types.js';
 import type { SocketFactory } from '../net/socket-factory.js';
@@ -28,6 +28,13 @@ export interface TlsExchangeOptions {
   readonly pinsSha256: readonly string[];
   readonly idleTimeoutMs?: number;
 }
+
+/**
+ * node:tls, loaded with the first TLS connection: an instance without DNSOverTLS= never needs
+ * it, and loading it costs about 1 MiB of RSS (issue 13, the memory target).
+ */
+let tlsModule: Promise<typeof tls> | null = null;
+const loadTls = () => (tlsModule ??= import('node:tls').then((m) => m.default));
 
 /** EDNS padding block for queries over TLS (RFC 8467 section 4.1, the Block-Length Padding policy). */
 export const QUERY_PAD_BLOCK = 128;
@@ -44,12 +51,20 @@ export function tlsConnector(tcp: Connector, opts: TlsExchangeOptions): Connecto
   return async (server, timeoutMs) => {
     const started = performance.now();
     const raw = await tcp(server, timeoutMs);
+    let tlsLib: typeof tls;
+    try {
+      tlsLib = await loadTls();
+    } catch (e) {
+      raw.destroy();
+      throw e;
+    }
     const left = Math.max(1, timeoutMs - (performance.now() - started));
-    return handshake(raw, server, left, opts, ca, sessions);
+    return handshake(tlsLib, raw, server, left, opts, ca, sessions);
   };
 }
 
 function handshake(
+  tlsLib: typeof tls,
   raw: net.Socket, server: UpstreamServer, timeoutMs: number, opts: TlsExchangeOptions, ca: string | undefined,
   sessions: Map<string, Buffer>,
 ): Promise<tls.TLSSocket> {
@@ -57,7 +72,7 @@ function handshake(
     // The name checked is the configured one, else the address (an IP SAN). SNI carries names
     // only (RFC 6066 section 3: no IP literals).
     const host = server.tlsName ?? server.address;
-    const sock = tls.connect({
+    const sock = tlsLib.connect({
       socket: raw,
       host,
       ...(server.tlsName !== null && { servername: server.tlsName }),

@@ -23,43 +23,78 @@ export interface UdpExchange {
 export function createUdpExchange(factory: SocketFactory, stats: Stats): UdpExchange {
   return (server, query, question, timeoutMs, exactCase = false) =>
     new Promise<Buffer>((resolve, reject) => {
-      const id = query.readUInt16BE(0);
-      const { family, port } = server.endpoint;
-      // No cap on stray datagrams: giving up would let a flood of forgeries beat the real reply.
-      // Each costs a comparison; the attempt's timeout bounds the exchange.
-      let settled = false;
-      let caseOnly = 0; // replies from the server that differ from the question in letter case alone
-      let sock: UdpExchangeSocket | null = null;
-      const done = (err: Error | null, reply?: Buffer) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        sock?.close();
-        if (err) reject(err);
-        else resolve(reply!);
-      };
-      const fail = (e: Error) => done(networkError(server, e));
-      const timer = setTimeout(
-        () => done(caseOnly > 0
-          ? new UpstreamError('VR_ERR_UPSTREAM_CASE', server.label, `${caseOnly} repl${caseOnly === 1 ? 'y' : 'ies'} within ${timeoutMs} ms, none keeping the query's letter case`)
-          : new UpstreamError('VR_ERR_UPSTREAM_TIMEOUT', server.label, `no reply within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      const x = new Exchange(server, query.readUInt16BE(0), question, exactCase, timeoutMs, stats, resolve, reject);
       try {
-        sock = factory.udpExchange(family, server.address, port, query, (msg, fromPeer) => {
-          if (!fromPeer) stats.spoofedReplies++;
-          else if (!replyMatches(msg, id, question, exactCase)) {
-            stats.mismatchedReplies++;
-            if (exactCase && replyMatches(msg, id, question)) caseOnly++;
-          }
-          // A copy: the factory may reuse msg's memory once we return (the helper's slots).
-          else done(null, Buffer.from(msg));
-        }, fail);
+        x.sock = factory.udpExchange(server.endpoint.family, server.address, server.endpoint.port, query, x.onDatagram, x.onError);
       } catch (e) {
-        fail(e as Error);
+        x.fail(e as Error);
       }
-      if (settled) sock?.close(); // failed inside udpExchange, before sock was set
+      if (x.settled) x.sock?.close(); // failed inside udpExchange, before sock was set
     });
+}
+
+/**
+ * One exchange in flight, in one object: its state, its timer and the two callbacks the
+ * socket calls (a miss holds this for its whole round trip, so it is kept small: issue 13).
+ */
+class Exchange {
+  settled = false;
+  sock: UdpExchangeSocket | null = null;
+  /** Replies from the server that differ from the question in letter case alone. */
+  private caseOnly = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly server: UpstreamServer,
+    private readonly id: number,
+    private readonly question: Buffer,
+    private readonly exactCase: boolean,
+    private readonly timeoutMs: number,
+    private readonly stats: Stats,
+    private readonly resolve: (reply: Buffer) => void,
+    private readonly reject: (e: Error) => void,
+  ) {
+    this.timer = setTimeout(timedOut, timeoutMs, this);
+  }
+
+  // No cap on stray datagrams: giving up would let a flood of forgeries beat the real reply.
+  // Each costs a comparison; the attempt's timeout bounds the exchange.
+  readonly onDatagram = (msg: Buffer, fromPeer: boolean): void => {
+    if (!fromPeer) this.stats.spoofedReplies++;
+    else if (!replyMatches(msg, this.id, this.question, this.exactCase)) {
+      this.stats.mismatchedReplies++;
+      if (this.exactCase && replyMatches(msg, this.id, this.question)) this.caseOnly++;
+    }
+    // A copy: the factory may reuse msg's memory once we return (the helper's slots).
+    else this.done(null, Buffer.from(msg));
+  };
+
+  readonly onError = (e: Error): void => this.fail(e);
+
+  fail(e: Error): void {
+    this.done(networkError(this.server, e));
+  }
+
+  expire(): void {
+    const { caseOnly, server, timeoutMs } = this;
+    this.done(caseOnly > 0
+      ? new UpstreamError('VR_ERR_UPSTREAM_CASE', server.label, `${caseOnly} repl${caseOnly === 1 ? 'y' : 'ies'} within ${timeoutMs} ms, none keeping the query's letter case`)
+      : new UpstreamError('VR_ERR_UPSTREAM_TIMEOUT', server.label, `no reply within ${timeoutMs} ms`));
+  }
+
+  private done(err: Error | null, reply?: Buffer): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.sock?.close();
+    if (err) this.reject(err);
+    else this.resolve(reply!);
+  }
+}
+
+/** The timer's callback, shared by every exchange (setTimeout passes the exchange). */
+function timedOut(x: Exchange): void {
+  x.expire();
 }
 
 /** A socket or send failure as the pool reports it: what failed and the errno name. */

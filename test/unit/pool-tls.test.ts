@@ -17,7 +17,7 @@ import { a, decode, query, replyTo } from '../helpers/dns-packets.js';
 
 type Exchange = (s: UpstreamServer, q: Buffer, question: Buffer, timeoutMs: number) => Promise<Buffer>;
 
-function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer | Error, device?: string) {
+function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer | Error, device?: string, truncateUdp = false) {
   const clock = new ManualClock();
   const warnings: string[] = [];
   const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg as string) });
@@ -25,6 +25,10 @@ function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer |
   const answer = (q: Buffer) => replyTo(q, { answers: [a(decode(q).questions![0]!.name, '192.0.2.1')] });
   const udp: Exchange = async (s, q) => {
     calls.push({ via: 'udp', server: s.label, len: q.length });
+    return truncateUdp ? replyTo(q, { tc: true }) : answer(q);
+  };
+  const tcp: Exchange = async (s, q) => {
+    calls.push({ via: 'tcp', server: s.label, len: q.length });
     return answer(q);
   };
   const tlsx: Exchange = async (s, q, _question, timeoutMs) => {
@@ -34,16 +38,17 @@ function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer |
     return r;
   };
   const servers = [toUpstreamServer({ family: 4, address: '192.0.2.53', port: 853, tlsName: 'dns.example.test', ...(device !== undefined && { device }) })];
+  const health = new UpstreamHealth(servers, clock);
   const pool = new UpstreamPool(
     { attemptTimeoutMs: 500, queryTimeoutMs: 1000, ednsUdpSize: 1232, dnsOverTls: mode, ttl: { minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600 } },
-    { health: new UpstreamHealth(servers, clock), udp: udp, tcp: udp, tls: tlsx, clock, log, stats: newStats() },
+    { health, udp, tcp, tls: tlsx, clock, log, stats: newStats() },
   );
   const resolve = (name: string) => {
     const v = parseQuery(query(name));
     if (v.kind !== 'ok') throw new Error('bad query');
     return pool.resolve(v.query);
   };
-  return { clock, calls, warnings, resolve, answer };
+  return { clock, calls, warnings, resolve, answer, health };
 }
 
 const tlsDown = () => new UpstreamError('VR_ERR_UPSTREAM_TLS', '192.0.2.53:853', 'TLS handshake failed: ECONNRESET');
@@ -80,6 +85,14 @@ describe('pool with DNS over TLS', () => {
     const t = setup('opportunistic', () => new ConnectFailedError('VR_ERR_UPSTREAM_TIMEOUT', '192.0.2.53:853', 'TCP connect failed: ETIMEDOUT'));
     await t.resolve('dropped.example.test');
     expect(t.calls.map((c) => [c.via, c.timeoutMs])).toEqual([['tls', 250], ['udp', undefined]]);
+  });
+
+  it('opportunistic: a truncated plain reply goes on over TCP to port 53, counted on the configured server', async () => {
+    const t = setup('opportunistic', tlsDown, undefined, true);
+    const resolved = await t.resolve('big.example.test');
+    expect(resolved.server).toBe('192.0.2.53:853');
+    expect(t.calls.map((c) => `${c.via} ${c.server}`)).toEqual(['tls 192.0.2.53:853', 'udp 192.0.2.53:53', 'tcp 192.0.2.53:53']);
+    expect(t.health.snapshot()[0]).toMatchObject({ label: '192.0.2.53:853', tcpFallbacks: 1, failures: 0 });
   });
 
   it('opportunistic: the plain fallback keeps the server\'s own device (ADDR%DEVICE)', async () => {
