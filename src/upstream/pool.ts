@@ -87,7 +87,9 @@ export class UpstreamPool {
     const question = q.msg.subarray(HEADER_LEN, q.questionEnd);
     let last: unknown = null;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      for (const server of health.order(this.opts.serverSelection, this.opts.servers)) {
+      const order = health.order(this.opts.serverSelection, this.opts.servers);
+      for (let i = 0; i < order.length; i++) {
+        const server = order[i]!; // an index, not an iterator: a miss holds this frame while it waits
         const left = deadline - clock.now();
         if (left <= 0) break;
         stats.upstreamQueries++;
