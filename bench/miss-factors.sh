@@ -72,7 +72,7 @@ for rep in $(seq "$REPEAT"); do
     quiet=$(wait_quiet)
     echo "miss-factors: run $rep, setting $((i + 1)): $envs ${quiet:+($quiet before the run)}" >&2
     # shellcheck disable=SC2086 # envs is a list of NAME=value words
-    env $envs RESULTS="$dir" timeout --kill-after=10 600 bash "$ROOT/bench/run.sh" >"$dir/stdout" 2>"$dir/log" ||
+    env $envs MISS_REPEAT=1 RESULTS="$dir" timeout --kill-after=10 600 bash "$ROOT/bench/run.sh" >"$dir/stdout" 2>"$dir/log" ||
       echo "miss-factors: run.sh failed, see $dir/log" >&2
     for r in "${RES[@]}"; do
       # run.sh logs "bench:   NAME: qps avg p50 p99 lost done srvcpu hs hg usr_us sys_us noerror"
