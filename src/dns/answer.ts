@@ -6,7 +6,7 @@
 
 import { F2_QR, F2_RD, F3_AD, F3_RA, F3_RCODE_MASK, HEADER_LEN, MAX_TCP_MESSAGE, RCODE, TYPE } from './constants.js';
 import { isSubdomain, readNameKey } from './name.js';
-import { proofsIn, signaturesOver, wildcardZone } from './dnssec.js';
+import { NO_RECORDS, proofsIn, signaturesOver, wildcardZone } from './dnssec.js';
 import { Section, type Reply, type ResourceRecord } from './message.js';
 import { WireWriter } from './writer.js';
 
@@ -65,15 +65,44 @@ const writer = new WireWriter(4096);
 /** How many CNAMEs we follow inside one reply before giving up on the chain. */
 const MAX_CHAIN = 16;
 
+const NO_AUTHORITY: readonly ResourceRecord[] = [];
+
+/** The first record of `type` owned by `owner` (a lowercase wire key). */
+function recordAt(records: readonly ResourceRecord[], type: number, owner: string): ResourceRecord | undefined {
+  for (const r of records) if (r.type === type && r.ownerKey === owner) return r;
+  return undefined;
+}
+
+/** Whether `r` answers for a name of the chain, or is a DNAME above one (RFC 6672). */
+function inChain(r: ResourceRecord, chain: readonly string[], qtype: number): boolean {
+  if (chain.includes(r.ownerKey) && (r.type === qtype || qtype === TYPE.ANY || r.type === TYPE.CNAME)) return true;
+  if (r.type !== TYPE.DNAME) return false;
+  for (const n of chain) if (n !== r.ownerKey && isSubdomain(n, r.ownerKey)) return true;
+  return false;
+}
+
+/** The SOA of a zone that contains `name` (RFC 2308 section 3), if the authority section has one. */
+function soaAbove(authority: readonly ResourceRecord[], name: string): ResourceRecord | undefined {
+  for (const r of authority) if (r.type === TYPE.SOA && isSubdomain(name, r.ownerKey)) return r;
+  return undefined;
+}
+
+// Loops and module functions rather than filter/find with closures: an answer is built per
+// cache miss, and each closure and array here was garbage (issue 13).
 export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy): Answer {
   const { msg, qtype } = reply;
-  const answers = reply.records.filter((r) => r.section === Section.Answer);
+  const answers: ResourceRecord[] = [];
+  const authority: ResourceRecord[] = [];
+  for (const r of reply.records) {
+    if (r.section === Section.Answer) answers.push(r);
+    else if (r.section === Section.Authority) authority.push(r);
+  }
 
   // The chain of names this reply answers for: the query name and CNAME targets (RFC 1034 4.3.2).
   const chain = [reply.qnameKey];
   if (qtype !== TYPE.CNAME && qtype !== TYPE.ANY) {
     for (let i = 0; i < MAX_CHAIN; i++) {
-      const cname = answers.find((r) => r.type === TYPE.CNAME && r.ownerKey === chain[chain.length - 1]);
+      const cname = recordAt(answers, TYPE.CNAME, chain[chain.length - 1]!);
       if (!cname) break;
       const target = readNameKey(msg, cname.rdataOff);
       if (chain.includes(target)) break; // a loop in the reply
@@ -84,26 +113,28 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
   // On the chain's names: the asked type and the CNAMEs that link them; a DNAME above a chain
   // name (RFC 6672). For RRSIG and ANY questions the chain's RRSIGs are the data itself.
   const sigsAreData = qtype === TYPE.RRSIG || qtype === TYPE.ANY;
-  const inChain = (r: ResourceRecord) =>
-    (chain.includes(r.ownerKey) && (r.type === qtype || qtype === TYPE.ANY || r.type === TYPE.CNAME)) ||
-    (r.type === TYPE.DNAME && chain.some((n) => n !== r.ownerKey && isSubdomain(n, r.ownerKey)));
-  const data = answers.filter(inChain);
+  const data: ResourceRecord[] = [];
+  for (const r of answers) if (inChain(r, chain, qtype)) data.push(r);
   // Signatures over what we keep, the DNAME's included; orphans go (RFC 4035 3.1.1).
-  const dataSigs = sigsAreData ? new Set<ResourceRecord>() : signaturesOver(msg, answers, data);
-  const kept = answers.filter((r) => dataSigs.has(r) || inChain(r));
+  const dataSigs = sigsAreData ? NO_RECORDS : signaturesOver(msg, answers, data);
+  let kept = data; // the same records in the same order when no signature is kept
+  if (dataSigs.size > 0) {
+    kept = [];
+    for (const r of answers) if (dataSigs.has(r) || inChain(r, chain, qtype)) kept.push(r);
+  }
 
-  const answered = data.some(
-    (r) => r.ownerKey === finalName && (r.type === qtype || qtype === TYPE.ANY || (qtype === TYPE.CNAME && r.type === TYPE.CNAME)),
-  );
+  let answered = false;
+  for (const r of data) {
+    if (r.ownerKey === finalName && (r.type === qtype || qtype === TYPE.ANY || (qtype === TYPE.CNAME && r.type === TYPE.CNAME))) answered = true;
+  }
   const kind: AnswerKind = reply.rcode === RCODE.NOERROR && answered ? 'positive' : 'negative';
 
   // Authority: for a negative answer the SOA of a zone that contains the final name (RFC 2308
   // section 3). With DO, the NSEC/NSEC3 records of the zones that must prove something, and the
   // signatures over the SOA and those proofs (dnssec.ts): the SOA's zone proves the denial, a
   // wildcard-expanded link of the chain is proved in its signer's zone, wherever the chain ends.
-  const authority = reply.records.filter((r) => r.section === Section.Authority);
-  const soa = kind === 'negative' ? authority.find((r) => r.type === TYPE.SOA && isSubdomain(finalName, r.ownerKey)) : undefined;
-  let authorityKept: ResourceRecord[] = soa ? [soa] : [];
+  const soa = kind === 'negative' ? soaAbove(authority, finalName) : undefined;
+  let authorityKept: readonly ResourceRecord[] = soa ? [soa] : NO_AUTHORITY;
   if (dnssecOk) {
     const zones = new Set<string>(soa ? [soa.ownerKey] : []);
     for (const sig of dataSigs) {

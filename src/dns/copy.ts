@@ -3,8 +3,12 @@
 // object on V8's heap: for the labels of a name, a question or a header, making it costs more
 // than the copy. On a cache miss that was a fifth of the garbage (issue 13).
 
-/** Up to this many bytes are copied one by one; longer runs go through one view and set(). */
-const BYTE_LOOP_MAX = 64;
+/**
+ * Up to this many bytes are copied one by one; longer runs go through one view and set(). A
+ * one-record answer (60-150 bytes) is below it: the loop costs less than the view and its
+ * collection.
+ */
+const BYTE_LOOP_MAX = 256;
 
 /** Copies src[start, end) into dst at `at` (the caller has checked that it fits). */
 export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {

@@ -20,7 +20,13 @@ export function coveredType(msg: Buffer, sig: ResourceRecord): number {
   return msg.readUInt16BE(sig.rdataOff);
 }
 
-const NO_RECORDS: ReadonlySet<ResourceRecord> = new Set();
+/** No records: what signaturesOver finds in a reply without RRSIGs. Never added to. */
+export const NO_RECORDS: ReadonlySet<ResourceRecord> = new Set();
+
+function hasType(records: readonly ResourceRecord[], type: number): boolean {
+  for (const r of records) if (r.type === type) return true;
+  return false;
+}
 
 /**
  * The RRSIGs among `records` that sign one of the RRsets in `signed` (same owner, Type Covered
@@ -29,7 +35,7 @@ const NO_RECORDS: ReadonlySet<ResourceRecord> = new Set();
  * elsewhere costs nothing; a malformed one we would pass on throws WireError.
  */
 export function signaturesOver(msg: Buffer, records: readonly ResourceRecord[], signed: readonly ResourceRecord[]): ReadonlySet<ResourceRecord> {
-  if (!records.some((r) => r.type === TYPE.RRSIG)) return NO_RECORDS; // most replies: no sets to build
+  if (!hasType(records, TYPE.RRSIG)) return NO_RECORDS; // most replies: no sets to build
   const owners = new Set<string>();
   const rrsets = new Set<string>();
   for (const r of signed) {
