@@ -64,6 +64,7 @@ export function serveUdpBatch(fd: number, label: string, handler: QueryHandler, 
     if (late.push(reply) === 1) setImmediate(flushLate);
     lateAddrs.push(addr);
   };
+  const handlerFailed = (err: unknown) => log.error({ err, listener: label }, 'handler failed');
   handle = udpServe(fd, (count, sendErrno) => {
     if (sendErrno !== 0) log.warn({ err: errnoName(sendErrno), listener: label }, 'UDP listener error: a reply could not be sent');
     const h = handle!;
@@ -77,15 +78,12 @@ export function serveUdpBatch(fd: number, label: string, handler: QueryHandler, 
         const result = handler(data.subarray(start, start + lengths[i]!), ctx);
         if (result instanceof Promise) {
           const addr = ctx.detach(addrBytes);
-          result.then(
-            (reply) => sendLater(reply, addr),
-            (err: unknown) => log.error({ err, listener: label }, 'handler failed'),
-          );
+          result.then((reply) => sendLater(reply, addr), handlerFailed);
         } else {
           replies[i] = result;
         }
       } catch (err) {
-        log.error({ err, listener: label }, 'handler failed');
+        handlerFailed(err);
       }
     }
     return replies;
