@@ -35,6 +35,12 @@ const RESTART_MAX_MS = 30_000;
 const STABLE_MS = 60_000;
 /** The last counters of each worker are fetched this often, so those of one that dies are kept (statistics never go back). */
 const REFRESH_MS = 5_000;
+/**
+ * A worker that has not answered this many refreshes in a row is hung (a loop that never yields:
+ * it answers no query either) and is stopped and started again: about 15 s with REFRESH_MS. The
+ * watchdog of systemd covers only the main thread.
+ */
+export const HUNG_AFTER = 3;
 
 export interface WorkerReport {
   readonly worker: number;
@@ -60,6 +66,8 @@ export interface WorkerGroupDeps {
   readonly clock?: Clock;
   /** The worker's module; tests pass the built one (dist/app/worker-thread.js). */
   readonly entry?: URL;
+  /** How often the workers' counters are fetched and their answering checked (REFRESH_MS); tests shorten it. */
+  readonly refreshMs?: number;
 }
 
 interface Pending {
@@ -74,6 +82,8 @@ class Slot {
   restarts = 0;
   stopsInARow = 0;
   startedAtMs = 0;
+  /** Refreshes in a row it did not answer (HUNG_AFTER). */
+  unanswered = 0;
   /** Its counters when last asked: added to the retired ones if it dies. */
   last: WorkerSnapshot | null = null;
   readonly pending = new Map<number, Pending>();
@@ -90,6 +100,7 @@ export class WorkerGroup {
   /** What workers that stopped had counted, since the last reset. */
   private retiredStats: Stats | null = null;
   private refreshTimer: ReturnType<typeof setInterval> | null = null;
+  private refreshing = false;
 
   private constructor(private readonly deps: WorkerGroupDeps) {
     this.slots = Array.from({ length: deps.count - 1 }, (_, i) => new Slot(i + 1));
@@ -106,8 +117,26 @@ export class WorkerGroup {
       await group.close();
       throw failed.reason;
     }
-    group.refreshTimer = setInterval(() => void group.snapshots(), REFRESH_MS).unref();
+    group.refreshTimer = setInterval(() => void group.refresh(), deps.refreshMs ?? REFRESH_MS).unref();
     return group;
+  }
+
+  /** Fetches every worker's counters; a worker that has not answered HUNG_AFTER times in a row is stopped (and so started again). */
+  private async refresh(): Promise<void> {
+    if (this.refreshing) return; // the last one still waits for a worker's answer
+    this.refreshing = true;
+    const reports = await this.snapshots().finally(() => (this.refreshing = false));
+    for (const r of reports) {
+      const s = this.slots[r.worker - 1]!;
+      if (r.state !== 'unresponsive') {
+        s.unanswered = 0;
+        continue;
+      }
+      if (++s.unanswered < HUNG_AFTER || this.closing || s.worker === null) continue;
+      s.unanswered = 0;
+      this.deps.log.error({ worker: s.index, unanswered: HUNG_AFTER }, 'worker is hung (it answered none of the last checks); stopping it to start it again');
+      void s.worker.terminate(); // its exit starts it again (exited)
+    }
   }
 
   get size(): number {
@@ -182,7 +211,9 @@ export class WorkerGroup {
       s.cancelRestart?.();
       const w = s.worker;
       if (w === null) return;
-      if (s.state === 'running') await this.ask(s, { op: 'close' }, CHANGE_TIMEOUT_MS).catch(() => undefined);
+      // One that missed its last check gets the time of a check, not of a change, to close.
+      const timeoutMs = s.unanswered > 0 ? ASK_TIMEOUT_MS : CHANGE_TIMEOUT_MS;
+      if (s.state === 'running') await this.ask(s, { op: 'close' }, timeoutMs).catch(() => undefined);
       await w.terminate();
     }));
   }

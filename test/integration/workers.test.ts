@@ -11,7 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../src/app.js';
-import { WorkerGroup } from '../../src/app/workers.js';
+import { HUNG_AFTER, WorkerGroup } from '../../src/app/workers.js';
 import type { Config } from '../../src/config/types.js';
 import { InstanceControl } from '../../src/control/api.js';
 import { createNativeSocketFactory } from '../../src/net/native-factory.js';
@@ -119,6 +119,37 @@ describe('Workers= (threads sharing one port with SO_REUSEPORT)', () => {
     expect(after.counters.queries).toBe(100);
     expect(after.workers![1]!.counters!.queries).toBeGreaterThan(0); // the new worker 1 answers
   }, 40_000);
+
+  it('a hung worker (a loop that never yields) is stopped after HUNG_AFTER unanswered checks and started again', async () => {
+    // The group alone, running a stand-in worker that hangs on its first request the first time
+    // it runs (test/fixtures/workers/hangs-once.mjs); checks every 200 ms instead of 5 s.
+    const dir = mkdtempSync('/tmp/vr-hung-');
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    process.env.VR_TEST_HANG_MARKER = join(dir, 'hung');
+    cleanups.push(async () => void delete process.env.VR_TEST_HANG_MARKER);
+    const errors: Array<{ msg: string; worker?: number; unanswered?: number }> = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line)) });
+    const group = await WorkerGroup.start({
+      count: 2, log, logFormat: 'json', config: () => testConfig({ listen: [], upstreams: [] }), deviceGone: () => false, waitForAddresses: false,
+      activated: [], entry: pathToFileURL(join(REPO_ROOT, 'test/fixtures/workers/hangs-once.mjs')), refreshMs: 200,
+    });
+    cleanups.push(() => group.close());
+    // Each check of the hung worker waits out its 2 s answer time: HUNG_AFTER of them, then the restart.
+    const deadline = Date.now() + 20_000;
+    let report = (await group.snapshots())[0]!;
+    while (report.restarts === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      report = (await group.snapshots())[0]!;
+    }
+    expect(report).toMatchObject({ worker: 1, restarts: 1 });
+    expect(errors.find((e) => e.msg.startsWith('worker is hung'))).toMatchObject({ worker: 1, unanswered: HUNG_AFTER });
+    // Started again, it answers.
+    while (report.state !== 'running' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      report = (await group.snapshots())[0]!;
+    }
+    expect(report.state).toBe('running');
+  }, 30_000);
 
   it('a reload reaches every worker', async () => {
     const first = await upstream('192.0.2.1');
