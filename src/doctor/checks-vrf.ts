@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from 'node:url';
 import type { HostFacts, LinkFact, RuleFact } from '../host/facts.js';
+import { freeVrfTable } from '../host/facts.js';
 import { DROP_IN_DIR } from '../host/read.js';
 import { planRuleOrder, ruleOrderCommands } from '../host/rule-order.js';
 import { cannotCheck, fail, pass, unitOf, type Check, type Finding } from './finding.js';
@@ -40,15 +41,16 @@ export const vrfDevice: Check = (facts, vrf) => {
   const link = linkOf(facts, vrf);
   if (link === undefined) {
     const vrfs = facts.links.value.filter((l) => l.kind === 'vrf').map((l) => l.name);
+    const table = freeVrfTable(facts.links.value);
     return [fail(id, vrf, `no device named ${vrf} (VRF devices here: ${vrfs.length > 0 ? vrfs.join(', ') : 'none'})`, [
-      `ip link add ${vrf} type vrf table 1000 && ip link set ${vrf} up   # 1000: any table no other VRF uses`,
+      `ip link add ${vrf} type vrf table ${table} && ip link set ${vrf} up   # ${table}: a table no VRF here uses`,
     ])];
   }
   if (link.kind !== 'vrf') {
     const kind = link.kind === null ? 'a plain device' : `kind ${link.kind}`;
     return [fail(id, vrf, `${vrf} is not a VRF device (${kind}): sockets bound to it are in no VRF`, [
       `ip -br link show type vrf   # the VRF devices: name one of them, or make one and enslave ${vrf} to it:`,
-      `ip link add VRF type vrf table 1000 && ip link set VRF up && ip link set ${vrf} master VRF   # VRF: the new VRF's name`,
+      `ip link add VRF type vrf table ${freeVrfTable(facts.links.value)} && ip link set VRF up && ip link set ${vrf} master VRF   # VRF: the new VRF's name`,
     ])];
   }
   const what = `${vrf} is a VRF device (table ${link.vrfTable ?? 'unknown'}, ifindex ${link.ifindex})`;

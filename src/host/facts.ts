@@ -31,6 +31,14 @@ export interface LinkFact {
   readonly vrfTable: number | null;
 }
 
+/** The first routing table from 1000 up that no VRF device here uses: for a new VRF's hint. */
+export function freeVrfTable(links: readonly LinkFact[]): number {
+  const used = new Set(links.map((l) => l.vrfTable));
+  let table = 1000;
+  while (used.has(table)) table++;
+  return table;
+}
+
 /** One address, from `ip -j addr show`. */
 export interface AddressFact {
   readonly device: string;

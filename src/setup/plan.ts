@@ -101,7 +101,7 @@ function preflight(f: SetupFacts, paths: SetupPaths, o: SetupOptions, undo: bool
   if (!f.state.ok) p.push(f.state.why);
   if (undo) return p;
   if (!f.link.ok) p.push(`cannot read the network devices: ${f.link.why}`);
-  else if (f.link.value === null) p.push(`there is no device ${f.vrf}: create the VRF first (ip link add ${f.vrf} type vrf table 1000 && ip link set ${f.vrf} up, and in your network configuration for every boot), then run setup again`);
+  else if (f.link.value === null) p.push(`there is no device ${f.vrf}: create the VRF first (ip link add ${f.vrf} type vrf table ${f.freeVrfTable ?? 1000} && ip link set ${f.vrf} up, and in your network configuration for every boot), then run setup again`);
   else if (f.link.value.kind !== 'vrf') p.push(`${f.vrf} is a ${f.link.value.kind ?? 'plain'} device, not a VRF: name the VRF device (ip -br link show type vrf lists them)`);
   else if (!f.link.value.up) p.push(`the VRF ${f.vrf} is down: ip link set ${f.vrf} up (and make your network configuration bring it up at boot)`);
   if (f.units.ok) {

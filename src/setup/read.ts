@@ -6,7 +6,7 @@
 import { loadConfig } from '../config/load.js';
 import { formatEndpoint } from '../config/endpoint.js';
 import { ConfigError } from '../errors.js';
-import { known, unknown, type Known, type LinkFact, type UnitFact } from '../host/facts.js';
+import { freeVrfTable, known, unknown, type Known, type LinkFact, type UnitFact } from '../host/facts.js';
 import { errnoOf, runProblem } from '../host/io.js';
 import { parseLinks, parseSystemctlShow } from '../host/parse.js';
 import { loadOptionsFor } from '../systemd/instance.js';
@@ -50,6 +50,8 @@ export interface SetupFacts {
   readonly pid1: boolean;
   /** The VRF's device; null when there is none. */
   readonly link: Known<LinkFact | null>;
+  /** A routing table no VRF device here uses (host/facts.ts), for the hint to create the VRF; absent: 1000. */
+  readonly freeVrfTable?: number;
   readonly units: Known<Readonly<Record<string, UnitFact>>>;
   /** By path: the files of SetupPaths, and the instances' configuration files. */
   readonly files: Readonly<Record<string, FileFact>>;
@@ -66,7 +68,8 @@ export async function readSetupFacts(vrf: string, paths: SetupPaths, io: SetupIo
   const pid1 = await io.exists('/run/systemd/system');
   const linkArgs = ['-j', '-d', 'link', 'show'];
   const lr = await io.run('ip', linkArgs);
-  const link: Known<LinkFact | null> = lr.code === 0 ? known(parseLinks(lr.stdout).find((l) => l.name === vrf) ?? null) : unknown(runProblem('ip', linkArgs, lr));
+  const links = lr.code === 0 ? parseLinks(lr.stdout) : [];
+  const link: Known<LinkFact | null> = lr.code === 0 ? known(links.find((l) => l.name === vrf) ?? null) : unknown(runProblem('ip', linkArgs, lr));
   const names = [unitName(vrf), unitName('default'), ...RESOLVED_UNITS];
   let units: Known<Record<string, UnitFact>> = unknown('systemd is not PID 1 here');
   if (pid1) {
@@ -88,7 +91,7 @@ export async function readSetupFacts(vrf: string, paths: SetupPaths, io: SetupIo
   }
   const existing = (instance: string): Known<ExistingConfig> | null =>
     files[configPath(paths, instance)]?.kind === 'absent' ? null : loadExisting(instance, paths.configDir);
-  return { vrf, root: io.uid() === 0, pid1, link, units, files, configs: { vrf: existing(vrf), default: existing('default') }, state };
+  return { vrf, root: io.uid() === 0, pid1, link, freeVrfTable: freeVrfTable(links), units, files, configs: { vrf: existing(vrf), default: existing('default') }, state };
 }
 
 async function readFileFact(io: SetupIo, path: string): Promise<FileFact> {

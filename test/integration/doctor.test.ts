@@ -110,7 +110,7 @@ describe('vrf-resolver doctor in a network namespace', () => {
     const r = await doctor('nosuchvrf');
     expect(r.code).toBe(1);
     expect(of(r.report, 'vrf-device')).toEqual([{ level: 'FAIL', check: 'vrf-device', vrf: 'nosuchvrf', message: 'no device named nosuchvrf (VRF devices here: none)',
-      fix: ['ip link add nosuchvrf type vrf table 1000 && ip link set nosuchvrf up   # 1000: any table no other VRF uses'] }]);
+      fix: ['ip link add nosuchvrf type vrf table 1000 && ip link set nosuchvrf up   # 1000: a table no VRF here uses'] }]);
     const human = await run('ip', ['netns', 'exec', ns.name, RESOLVER_MAIN, 'doctor', 'nosuchvrf', '--control-dir', dir]);
     expect(human.stdout).toMatch(/^FAIL \[nosuchvrf\] vrf-device: no device named nosuchvrf/m);
     expect(human.stdout).toMatch(/^ {2}fix: ip link add nosuchvrf type vrf table 1000/m);

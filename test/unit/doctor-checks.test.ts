@@ -95,10 +95,11 @@ describe('1. kernel and VRF device', () => {
 
   it('a missing device, a device of another kind, a VRF that is down', () => {
     expect(check(healthy(), 'red', 'vrf-device')).toEqual([{ level: 'FAIL', check: 'vrf-device', vrf: 'red', message: 'no device named red (VRF devices here: mgmt, blue)',
-      fix: ['ip link add red type vrf table 1000 && ip link set red up   # 1000: any table no other VRF uses'] }]);
+      // mgmt has table 1000 and blue 1001: the hint names the first free one.
+      fix: ['ip link add red type vrf table 1002 && ip link set red up   # 1002: a table no VRF here uses'] }]);
     const eth = check(healthy(), 'eth1', 'vrf-device')[0]!;
     expect([eth.level, eth.message]).toEqual(['FAIL', 'eth1 is not a VRF device (a plain device): sockets bound to it are in no VRF']);
-    expect(eth.fix![1]).toBe('ip link add VRF type vrf table 1000 && ip link set VRF up && ip link set eth1 master VRF   # VRF: the new VRF\'s name');
+    expect(eth.fix![1]).toBe('ip link add VRF type vrf table 1002 && ip link set VRF up && ip link set eth1 master VRF   # VRF: the new VRF\'s name');
     expect(check(healthy(), 'blue', 'vrf-device')).toEqual([{ level: 'FAIL', check: 'vrf-device', vrf: 'blue', message: 'blue is a VRF device (table 1001, ifindex 6), but it is down: nothing is routed in it', fix: ['ip link set blue up'] }]);
   });
 });
