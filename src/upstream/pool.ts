@@ -79,41 +79,57 @@ export class UpstreamPool {
     private readonly deps: PoolDeps,
   ) {}
 
-  // One async frame per question: the attempt's exchange (ask) and its checks run inline, as
-  // every frame and promise between the listener and the socket is a cache miss's garbage.
+  // One async frame per question, and a small one: a waiting miss holds it (V8 keeps every
+  // register of an async function while it waits), so what happens between the awaits is in
+  // plain methods (attempting, answered, failed).
   async resolve(q: Query): Promise<Resolved> {
-    const { clock, health, log, stats } = this.deps;
-    const deadline = clock.now() + this.opts.queryTimeoutMs;
+    const deadline = this.deps.clock.now() + this.opts.queryTimeoutMs;
     const question = q.msg.subarray(HEADER_LEN, q.questionEnd);
     let last: unknown = null;
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      const order = health.order(this.opts.serverSelection, this.opts.servers);
+      const order = this.deps.health.order(this.opts.serverSelection, this.opts.servers);
       for (let i = 0; i < order.length; i++) {
         const server = order[i]!; // an index, not an iterator: a miss holds this frame while it waits
-        const left = deadline - clock.now();
-        if (left <= 0) break;
-        stats.upstreamQueries++;
-        health.attempt(server);
-        const started = clock.now();
-        const timeoutMs = Math.min(this.opts.attemptTimeoutMs, left);
+        const timeoutMs = this.attempting(server, deadline);
+        if (timeoutMs <= 0) break;
+        const started = this.deps.clock.now();
         try {
           let raw = await this.ask(server, q, question, timeoutMs);
-          if (raw[2]! & F2_TC) raw = await this.overTcp(server, q, question, timeoutMs - (clock.now() - started));
-          const answer = this.checked(server, q, raw);
-          health.success(server, clock.now() - started);
-          return { answer, server: server.label };
+          if (raw[2]! & F2_TC) raw = await this.overTcp(server, q, question, timeoutMs - (this.deps.clock.now() - started));
+          return this.answered(server, q, raw, started);
         } catch (e) {
-          stats.upstreamFailures++;
           last = e;
-          const code: ErrorCode = e instanceof ResolverError ? e.code : 'VR_ERR_UPSTREAM_NETWORK';
-          health.failure(server, code, clock.now() - started);
-          log.warn({ code, upstream: server.label, err: (e as Error).message }, 'upstream failed');
+          this.failed(server, e, started);
         }
       }
     }
     throw new ResolverError('VR_ERR_ALL_UPSTREAMS_FAILED', `no upstream answered within ${this.opts.queryTimeoutMs} ms`, {
       cause: last,
     });
+  }
+
+  /** An attempt at `server` begins, counted: its time, or 0 when the question's time is up. */
+  private attempting(server: UpstreamServer, deadline: number): number {
+    const left = deadline - this.deps.clock.now();
+    if (left <= 0) return 0;
+    this.deps.stats.upstreamQueries++;
+    this.deps.health.attempt(server);
+    return Math.min(this.opts.attemptTimeoutMs, left);
+  }
+
+  /** The reply checked and turned into the answer; the server's health hears of it. Throws when unusable. */
+  private answered(server: UpstreamServer, q: Query, raw: Buffer, started: number): Resolved {
+    const answer = this.checked(server, q, raw);
+    this.deps.health.success(server, this.deps.clock.now() - started);
+    return { answer, server: server.label };
+  }
+
+  /** An attempt failed: counted, the server's health told, one warn line with the stable code. */
+  private failed(server: UpstreamServer, e: unknown, started: number): void {
+    this.deps.stats.upstreamFailures++;
+    const code: ErrorCode = e instanceof ResolverError ? e.code : 'VR_ERR_UPSTREAM_NETWORK';
+    this.deps.health.failure(server, code, this.deps.clock.now() - started);
+    this.deps.log.warn({ code, upstream: server.label, err: (e as Error).message }, 'upstream failed');
   }
 
   /**
