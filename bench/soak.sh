@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Soak benchmark: does vrf-resolver's memory stay flat under an endless stream of new names?
 #
-# vrf-resolver (CacheMaxEntries=$CACHE_MAX) forwards to a dnsmasq upstream on 127.0.0.2 that
-# answers every name under soak.test with a cacheable A record (TTL 3600). dnsperf sends
+# vrf-resolver (CacheMaxEntries=$CACHE_MAX) forwards to an NSD upstream on 127.0.0.2 (as in
+# bench/run.sh) that answers every name under soak.test from a wildcard with a cacheable A record
+# (TTL 3600). The resolver runs with the units' malloc environment, as in bench/run.sh. dnsperf sends
 # random, never-repeating names (one pass, -n 1, over a generated file) at $QPS q/s for
 # $DURATION s, so the cache fills up to its cap within the first seconds and then evicts one
 # entry per query. Every $INTERVAL s the resolver's VmRSS and VmHWM are sampled, and a SIGHUP
@@ -48,9 +49,14 @@ source "$ROOT/bench/lib.sh"
 log() { echo "soak: $(date +%T) $*" >&2; }
 
 # ---------------------------------------------------------------- preflight
-for tool in dnsperf dnsmasq dig taskset node awk ss timeout pgrep; do
-  command -v "$tool" >/dev/null || die "missing $tool (apt-get install dnsperf dnsmasq-base bind9-dnsutils util-linux)"
+for tool in dnsperf dig taskset node awk ss timeout pgrep; do
+  command -v "$tool" >/dev/null || die "missing $tool (apt-get install dnsperf bind9-dnsutils util-linux)"
 done
+if ! command -v nsd >/dev/null; then
+  log "installing nsd (its service is neither started nor left enabled at boot)"
+  install_without_starting nsd
+  disable_boot_start nsd
+fi
 require_root_and_cpus "$SERVER_CPU" "$LOADGEN_CPU"
 (( DURATION >= 120 )) || die "DURATION must be at least 120 s (first and last minute)"
 require_free_ports "$UP_PORT" "$PORT"
@@ -71,14 +77,19 @@ printf '[Resolve]\nCacheMaxEntries=%s\n' "$CACHE_MAX" >"$TMP/vrf.conf"
 CACHE_DESC="CacheMaxEntries=$CACHE_MAX${CACHE_MIB:+ CacheMaxMiB=$CACHE_MIB}"
 
 # ---------------------------------------------------------------- upstream and resolver
-start_bg "$LOADGEN_CPU" "$TMP/upstream.log" timeout --kill-after=5 $((DURATION + 300)) \
-  dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --no-poll --user=root --pid-file= \
-  --bind-interfaces --listen-address=$UP_ADDR --port="$UP_PORT" --local=/soak.test/ \
-  --address=/soak.test/192.0.2.1 --local-ttl=3600 --cache-size=0 --dns-forward-max=4096
+{
+  printf '$ORIGIN soak.test.\n$TTL 3600\n'
+  echo "@ SOA ns.soak.test. hostmaster.soak.test. 1 3600 900 604800 3600"
+  echo "@ NS ns"
+  echo "ns A $UP_ADDR"
+  echo "* A 192.0.2.1"
+} >"$TMP/soak.test.zone"
+start_nsd "$LOADGEN_CPU" $UP_ADDR "$UP_PORT" soak.test "$TMP/soak.test.zone"
 wait_ready $UP_ADDR "$UP_PORT" ready.soak.test
 
 # taskset execs timeout(1), which forks node: $RES_PID is node itself, for /proc and SIGHUP.
-start_bg "$SERVER_CPU" "$TMP/resolver.log" timeout --kill-after=5 $((DURATION + 300)) node $NODE_FLAGS "$VRF_MAIN" run \
+start_bg "$SERVER_CPU" "$TMP/resolver.log" timeout --kill-after=5 $((DURATION + 300)) \
+  env MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 node $NODE_FLAGS "$VRF_MAIN" run \
   --config "$TMP/vrf.conf" --listen "$LISTEN:$PORT" --upstream "$UP_ADDR:$UP_PORT" --log-level info
 for _ in $(seq 50); do RES_PID=$(pgrep -P "$STARTED_PID" -x node || true); [[ -n $RES_PID ]] && break; sleep 0.1; done
 [[ -n $RES_PID ]] || die "the resolver did not start (see $TMP/resolver.log)"
@@ -86,9 +97,9 @@ wait_ready $LISTEN "$PORT" ready.soak.test
 
 {
   echo "date: $(date -Is)  kernel: $(uname -r)  cpus: $(nproc) x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-  echo "node: $(node --version)  dnsperf: $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')  dnsmasq: $(dnsmasq --version | awk 'NR == 1 {print $3}')"
+  echo "node: $(node --version)  dnsperf: $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')  nsd: $(nsd -v 2>&1 | awk 'NR == 1 {print $3}')"
   echo "vrf-resolver: $VRF_MAIN (mtime $(stat -c %y "$VRF_MAIN" | cut -d. -f1))"
-  echo "config: $CACHE_DESC (other keys default); node flags: ${NODE_FLAGS:-none}; upstream dnsmasq --address=/soak.test/192.0.2.1 --local-ttl=3600"
+  echo "config: $CACHE_DESC (other keys default); node flags: ${NODE_FLAGS:-none}; upstream nsd, *.soak.test A 192.0.2.1 TTL 3600; resolver env MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072"
   echo "load: dnsperf -n 1 -l $DURATION -Q $QPS -c $CLIENTS -q $OUTSTANDING -t 5 over $NAMES unique names"
   echo "pinning: resolver cpu$SERVER_CPU; dnsperf + upstream cpu$LOADGEN_CPU; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$TMP/env"
