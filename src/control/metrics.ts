@@ -54,7 +54,7 @@ const FAMILIES: readonly Family[] = [
     help: 'Queries received by each worker (Workers= above 1; absent with one). Starts from zero when the worker is started again.',
     samples: (s) => (s.stats.workers ?? []).flatMap((w): Sample[] => (w.counters === null ? [] : [[{ worker: String(w.worker) }, w.counters.queries]])) },
   { name: 'vrf_resolver_worker_restarts_total', type: 'counter', labelNames: ['worker'],
-    help: 'Times each worker stopped unexpectedly and was started again (Workers= above 1; absent with one).',
+    help: 'Times each worker stopped unexpectedly, or hung and was stopped, and was started again (Workers= above 1; absent with one).',
     samples: (s) => (s.stats.workers ?? []).map((w) => [{ worker: String(w.worker) }, w.restarts]) },
 
   // Queries and replies.
