@@ -35,13 +35,6 @@ export class WireError extends Error {
   }
 }
 
-export interface NameRead {
-  /** Offset just after the name where it was read (after a pointer, if it ended in one). */
-  readonly next: number;
-  /** Uncompressed wire form, original case. */
-  readonly wire: Buffer;
-}
-
 /**
  * Room for one name in uncompressed wire form, reused from name to name: reading a reply's
  * names into it allocates nothing, where a Buffer per name was a third of a cache miss's
@@ -49,7 +42,6 @@ export interface NameRead {
  */
 export class NameScratch {
   readonly bytes = Buffer.allocUnsafe(MAX_NAME_LEN);
-  private readonly lower = Buffer.allocUnsafe(MAX_NAME_LEN);
   len = 0;
 
   /**
@@ -93,25 +85,13 @@ export class NameScratch {
     }
   }
 
-  /** The last name read as a lowercase wire key (lowerKey's result, without a copy to lowercase). */
+  /** The last name read as a lowercase wire key (lowerKey). */
   key(): string {
-    const { bytes, lower, len } = this;
-    // Length octets are at most 63, below 'A': only letters change (RFC 4343, ASCII only).
-    for (let i = 0; i < len; i++) {
-      const c = bytes[i]!;
-      lower[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-    }
-    return lower.toString('latin1', 0, len);
+    return lowerKey(this.bytes, 0, this.len);
   }
 }
 
 const shared = new NameScratch();
-
-/** Reads a possibly compressed name (NameScratch.read) into a Buffer of its own. Throws WireError. */
-export function readName(msg: Buffer, off: number): NameRead {
-  const next = shared.read(msg, off);
-  return { next, wire: Buffer.from(shared.bytes.subarray(0, shared.len)) };
-}
 
 /** The lowercase wire key of the possibly compressed name at `off`. Throws WireError. */
 export function readNameKey(msg: Buffer, off: number): string {
@@ -119,7 +99,7 @@ export function readNameKey(msg: Buffer, off: number): string {
   return shared.key();
 }
 
-/** The offset just after the possibly compressed name at `off`, checked as readName checks it. */
+/** The offset just after the possibly compressed name at `off`, checked as NameScratch.read checks it. */
 export function nameEnd(msg: Buffer, off: number): number {
   return shared.read(msg, off);
 }
