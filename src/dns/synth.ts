@@ -3,7 +3,7 @@
 // question goes back exactly as the client wrote it (case included).
 
 import { EDNS_DO, EDNS_OPTION_PADDING, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../random.js';
 import type { Edns, Query } from './query.js';
 import { copyBytes } from './copy.js';
 

@@ -4,7 +4,6 @@
 // rcode counts as "answered": a SERVFAIL still proves the listener, the device binding and the
 // rule order work, and upstream trouble is judged from the instance's own upstream health.
 
-import { randomInt } from 'node:crypto';
 import { parseListener, exchange, type Listener } from '../cli/query/exchange.js';
 import type { StatusReport } from '../control/types.js';
 import { rcodeName } from '../dns/mnemonics.js';
@@ -12,6 +11,7 @@ import { nameFromText, stubQuery } from '../dns/stub-query.js';
 import { NATIVE_RELATIVE_PATH, nativeAvailable } from '../native/binding.js';
 import { createNativeSocketFactory } from '../net/native-factory.js';
 import { createPlainSocketFactory } from '../net/plain-factory.js';
+import { randomU16 } from '../random.js';
 import type { SocketFactory } from '../net/socket-factory.js';
 import { known, unknown, type ProbeFact } from './facts.js';
 
@@ -34,7 +34,7 @@ export const probeInstance: Probe = async (status) => {
   else return { instance: status.instance, to: label, rcode: unknown(`the native helper (${NATIVE_RELATIVE_PATH}) is not built, so no socket can be bound to ${status.vrf.name}: run npm ci`) };
   const root = nameFromText('.') as Buffer;
   try {
-    const reply = await exchange(factory, to, stubQuery(root, TYPE_NS, randomInt(0, 0x10000), EDNS_UDP_SIZE), PROBE_TIMEOUT_MS);
+    const reply = await exchange(factory, to, stubQuery(root, TYPE_NS, randomU16(), EDNS_UDP_SIZE), PROBE_TIMEOUT_MS);
     return { instance: status.instance, to: label, rcode: known(rcodeName(reply[3]! & 0x0f)) };
   } catch (e) {
     return { instance: status.instance, to: label, rcode: unknown((e as Error).message) };

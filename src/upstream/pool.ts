@@ -7,7 +7,6 @@
 // falls back to plain DNS for a server whose TLS connection fails, and asks it in plain for
 // TLS_RETRY_MS before trying TLS again, with one warn line each time (RFC 8310 section 5).
 
-import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ResolverError, UpstreamError, type ErrorCode } from '../errors.js';
 import { F2_TC, HEADER_LEN, RCODE } from '../dns/constants.js';
@@ -27,6 +26,8 @@ import { QUERY_PAD_BLOCK } from './tls.js';
 import { ConnectFailedError } from './tcp-connection.js';
 import { DOT_PORT } from '../config/tls.js';
 import type { DnsOverTls } from '../config/types.js';
+// Query IDs from a CSPRNG (RFC 5452 section 9.2).
+import { randomU16 } from '../random.js';
 
 export interface PoolOptions {
   /** no: UDP (TCP on TC=1). yes: TLS only. opportunistic: TLS, else UDP. */
@@ -152,7 +153,7 @@ export class UpstreamPool {
       // Opportunistic: TLS gets half the attempt, so a port 853 that drops the SYN (a firewall)
       // still leaves time to ask in plain DNS.
       const tlsMs = opportunistic ? Math.max(1, Math.floor(timeoutMs / 2)) : timeoutMs;
-      const raw = await tls!(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize, QUERY_PAD_BLOCK), question, tlsMs);
+      const raw = await tls!(server, upstreamQuery(q, randomU16(), this.opts.ednsUdpSize, QUERY_PAD_BLOCK), question, tlsMs);
       if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TLS');
       return raw;
     } catch (e) {
@@ -187,7 +188,7 @@ export class UpstreamPool {
   private async overTcp(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number, configured = server): Promise<Buffer> {
     this.deps.stats.tcpFallbacks++;
     this.deps.health.tcpFallback(configured);
-    const raw = await this.deps.tcp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, Math.max(1, timeoutMs));
+    const raw = await this.deps.tcp(server, upstreamQuery(q, randomU16(), this.opts.ednsUdpSize), question, Math.max(1, timeoutMs));
     if (raw[2]! & F2_TC) throw new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', server.label, 'TC=1 over TCP');
     return raw;
   }
@@ -199,7 +200,7 @@ export class UpstreamPool {
    * CASE_RETRY_MS, with one warn line. A forger cannot cause that without the ID and port.
    */
   private overUdp(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
-    const query = upstreamQuery(q, randomId(), this.opts.ednsUdpSize);
+    const query = upstreamQuery(q, randomU16(), this.opts.ednsUdpSize);
     if (!this.opts.randomizeCase || (this.sameCaseUntil.get(server.label) ?? 0) > this.deps.clock.now()) {
       return this.deps.udp(server, query, question, timeoutMs);
     }
@@ -219,7 +220,7 @@ export class UpstreamPool {
       log.warn({ code: e.code, upstream: server.label, err: e.message, retryCaseInSec: CASE_RETRY_MS / 1000 },
         'upstream does not keep the letter case of queries (RandomizeCase=yes): asking it without');
       if (left < 1) throw e;
-      return udp(server, upstreamQuery(q, randomId(), this.opts.ednsUdpSize), question, left);
+      return udp(server, upstreamQuery(q, randomU16(), this.opts.ednsUdpSize), question, left);
     }
   }
 
@@ -255,7 +256,3 @@ function failureFor(server: UpstreamServer, rcode: number): UpstreamError {
   return new UpstreamError('VR_ERR_UPSTREAM_REFUSED', server.label, `answered rcode ${rcode}`);
 }
 
-/** A query ID from a CSPRNG (RFC 5452 section 9.2). */
-function randomId(): number {
-  return randomInt(0, 0x10000);
-}

@@ -11,9 +11,9 @@
 // idle its socket and timer are unreferenced, so they never keep a process from exiting.
 // Failures are UpstreamErrors with stable codes, reported to the queries that were waiting.
 
-import { randomInt } from 'node:crypto';
 import type net from 'node:net';
 import { UpstreamError } from '../errors.js';
+import { randomU16 } from '../random.js';
 import { replyMatches } from '../dns/message.js';
 import { MAX_TCP_MESSAGE } from '../dns/constants.js';
 import { FrameDecoder, frame } from '../net/framing.js';
@@ -205,7 +205,7 @@ export class TcpConnection {
   /** `wanted`, or a random ID no query on this connection waits with (RFC 5452 9.2: random). */
   private freeId(wanted: number): number {
     let id = wanted;
-    while (this.waiting.has(id)) id = randomInt(0, 0x10000);
+    while (this.waiting.has(id)) id = randomU16();
     return id;
   }
 }

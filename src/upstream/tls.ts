@@ -11,10 +11,10 @@
 // verified session is kept per server and offered on the next connection (session
 // resumption, RFC 7858 section 3.4), which saves a round trip and the certificate check.
 
-import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import type tls from 'node:tls';
+import type crypto from 'node:crypto';
 import { UpstreamError } from '../errors.js';
 import type { DnsOverTls } from '../config/types.js';
 import type { SocketFactory } from '../net/socket-factory.js';
@@ -31,10 +31,16 @@ export interface TlsExchangeOptions {
 
 /**
  * node:tls, loaded with the first TLS connection: an instance without DNSOverTLS= never needs
- * it, and loading it costs about 1 MiB of RSS (issue 13, the memory target).
+ * it, and loading it costs about 1 MiB of RSS (issue 13, the memory target). node:crypto (for
+ * TLSPinSHA256=) comes with it: node:tls loads it anyway.
  */
 let tlsModule: Promise<typeof tls> | null = null;
-const loadTls = () => (tlsModule ??= import('node:tls').then((m) => m.default));
+let cryptoLib: typeof crypto | null = null;
+const loadTls = () =>
+  (tlsModule ??= Promise.all([import('node:tls'), import('node:crypto')]).then(([t, c]) => {
+    cryptoLib = c.default;
+    return t.default;
+  }));
 
 /** EDNS padding block for queries over TLS (RFC 8467 section 4.1, the Block-Length Padding policy). */
 export const QUERY_PAD_BLOCK = 128;
@@ -119,6 +125,7 @@ function checkPeer(sock: tls.TLSSocket, host: string, opts: TlsExchangeOptions):
   if (opts.pinsSha256.length > 0) {
     // cert.pubkey is the bare key (for EC the point), not the SubjectPublicKeyInfo pins are made of.
     const raw = sock.getPeerCertificate().raw;
+    const { X509Certificate, createHash } = cryptoLib!; // loaded with node:tls
     const spki = raw ? new X509Certificate(raw).publicKey.export({ type: 'spki', format: 'der' }) : null;
     const pin = spki ? createHash('sha256').update(spki).digest('base64') : '(no certificate)';
     return opts.pinsSha256.includes(pin) ? null : `the server's key (SPKI SHA-256 ${pin}) matches no TLSPinSHA256=`;
