@@ -208,22 +208,30 @@ export class Resolver {
 
   /**
    * Asks upstream and stores what comes back: the answer, or the failure (RFC 9520). Leaves the
-   * in-flight table before its promise settles: the cache has the outcome by then.
+   * in-flight table before its promise settles: the cache has the outcome by then. Not async:
+   * a waiting miss holds what this makes, and two callbacks are about half of an async frame
+   * (issue 13).
    */
-  private async fetch(q: Query): Promise<Resolved> {
-    try {
-      const resolved = await this.deps.upstream.resolve(q);
-      this.deps.cache?.storeAnswer(q.key, resolved.answer);
-      return resolved;
-    } catch (e) {
-      // With a stale answer at hand it is held for serving (RFC 8767) rather than replaced by the
-      // remembered failure (RFC 9520); either way upstream is spared for failureTtlSec.
-      const cache = this.deps.cache;
-      if (cache && !cache.holdStale(q.key, this.opts.failureTtlSec)) cache.storeFailure(q.key, this.opts.failureTtlSec);
-      throw e;
-    } finally {
-      this.inflight.delete(q.key);
-    }
+  private fetch(q: Query): Promise<Resolved> {
+    return this.deps.upstream.resolve(q).then(
+      (resolved) => this.fetched(q, resolved),
+      (e: unknown) => this.fetchFailed(q, e),
+    );
+  }
+
+  private fetched(q: Query, resolved: Resolved): Resolved {
+    this.inflight.delete(q.key);
+    this.deps.cache?.storeAnswer(q.key, resolved.answer);
+    return resolved;
+  }
+
+  private fetchFailed(q: Query, e: unknown): never {
+    this.inflight.delete(q.key);
+    // With a stale answer at hand it is held for serving (RFC 8767) rather than replaced by the
+    // remembered failure (RFC 9520); either way upstream is spared for failureTtlSec.
+    const cache = this.deps.cache;
+    if (cache && !cache.holdStale(q.key, this.opts.failureTtlSec)) cache.storeFailure(q.key, this.opts.failureTtlSec);
+    throw e;
   }
 
   private fail(q: Query, ctx: QueryContext, started: number, outcome: CacheOutcome, err: unknown): Buffer {

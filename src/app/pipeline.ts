@@ -78,7 +78,7 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
       }
       const factory = device === undefined ? upstreamFactory : deps.factoryFor!(device);
       ex = {
-        udp: createUdpExchange(factory, stats),
+        udp: createUdpExchange(factory, stats, clock),
         tcp: createTcpExchange(factory),
         ...(up.tls.mode !== 'no' && { tls: createTlsExchange(factory, { ...up.tls, mode: up.tls.mode }) }),
       };

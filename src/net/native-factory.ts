@@ -49,10 +49,10 @@ export function createNativeSocketFactory(device: string | null, options: Native
       return adoptServer(fd, backlog);
     },
 
-    udpExchange(family, address, port, query, onDatagram) {
+    udpExchange(family, address, port, query, sink) {
       // Socket, device, send and the replies' reading are the helper's (udp-upstream.ts). Its
-      // failures are known at once, so onError is never called.
-      return (exchanges ??= new NativeUdpExchanges(device)).open(family, address, port, query, onDatagram);
+      // failures are known at once, so sink.error is never called.
+      return (exchanges ??= new NativeUdpExchanges(device)).open(family, address, port, query, sink);
     },
 
     async tcpConnect(family: Family, address: string, port: number, timeoutMs: number): Promise<net.Socket> {

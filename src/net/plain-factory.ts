@@ -5,7 +5,7 @@
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Family, ListenSpec, OnDatagram, SocketFactory, UdpExchangeSocket } from './socket-factory.js';
+import type { ExchangeSink, Family, ListenSpec, SocketFactory, UdpExchangeSocket } from './socket-factory.js';
 
 /** The wildcard address an upstream UDP socket binds to (port 0: the kernel picks). */
 export const WILDCARD: Readonly<Record<Family, string>> = { 4: '0.0.0.0', 6: '::' };
@@ -21,9 +21,8 @@ export function createPlainSocketFactory(): SocketFactory {
   };
 }
 
-function udpExchange(
-  family: Family, address: string, port: number, query: Buffer, onDatagram: OnDatagram, onError: (e: Error) => void,
-): UdpExchangeSocket {
+function udpExchange(family: Family, address: string, port: number, query: Buffer, sink: ExchangeSink): UdpExchangeSocket {
+  const onError = (e: Error) => sink.error(e);
   let sock: dgram.Socket | null = null;
   let closed = false;
   // Port 0: Linux picks a random free port from ip_local_port_range (RFC 5452 section 9.2).
@@ -33,7 +32,7 @@ function udpExchange(
       return;
     }
     sock = s;
-    s.on('message', (msg, rinfo) => onDatagram(msg, rinfo.port === port && rinfo.address === address));
+    s.on('message', (msg, rinfo) => sink.datagram(msg, rinfo.port === port && rinfo.address === address));
     s.on('error', onError);
     s.send(query, port, address, (e) => {
       if (e) onError(e);

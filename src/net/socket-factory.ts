@@ -19,10 +19,18 @@ export interface ListenSpec {
 }
 
 /**
- * A datagram that reached an upstream exchange's socket. `msg` is valid only during the call
- * (copy what is kept); `fromPeer`: its source is the address and port the query went to.
+ * Where an upstream exchange's socket reports (upstream/udp.ts's Exchange is one: an object
+ * with methods, not two closures per exchange).
  */
-export type OnDatagram = (msg: Buffer, fromPeer: boolean) => void;
+export interface ExchangeSink {
+  /**
+   * A datagram that reached the socket. `msg` is valid only during the call (copy what is
+   * kept); `fromPeer`: its source is the address and port the query went to.
+   */
+  datagram(msg: Buffer, fromPeer: boolean): void;
+  /** A failure found after udpExchange returned (a send completing with an error). */
+  error(e: Error): void;
+}
 
 /** An upstream exchange's socket. close() ends it: no more datagrams; idempotent. */
 export interface UdpExchangeSocket {
@@ -44,14 +52,12 @@ export interface SocketFactory {
   /**
    * One upstream UDP exchange: `query` sent to address:port from a fresh socket on a port the
    * kernel picks at random (RFC 5452 section 9.2) that no other local socket can bind (no
-   * SO_REUSEADDR), every datagram that reaches it passed to onDatagram until close().
+   * SO_REUSEADDR), every datagram that reaches it passed to sink.datagram until close().
    * `address` is in canonical form (upstream/server.ts), as the kernel reports a source.
    * Throws when the socket cannot be made or the query not sent, if that is known at once;
-   * a failure found later (a send completing with an error) goes to onError.
+   * a failure found later goes to sink.error.
    */
-  udpExchange(
-    family: Family, address: string, port: number, query: Buffer, onDatagram: OnDatagram, onError: (e: Error) => void,
-  ): UdpExchangeSocket;
+  udpExchange(family: Family, address: string, port: number, query: Buffer, sink: ExchangeSink): UdpExchangeSocket;
   /** A TCP connection to an upstream server; resolves once connected. */
   tcpConnect(family: Family, address: string, port: number, timeoutMs: number): Promise<net.Socket>;
 }

@@ -5,7 +5,7 @@
 // query went to; judging the reply (ID, question) is the caller's (upstream/udp.ts).
 
 import { udpExchanger, type UdpExchangerHandle } from '../native/binding.js';
-import type { Family, OnDatagram, UdpExchangeSocket } from './socket-factory.js';
+import type { ExchangeSink, Family, UdpExchangeSocket } from './socket-factory.js';
 
 /** The helper's batch memory, read once: a property read on the helper's object is slower than on ours. */
 interface Slots {
@@ -20,14 +20,14 @@ export class NativeUdpExchanges {
   private handle: UdpExchangerHandle | null = null;
   private slots: Slots | null = null;
   /** Open exchanges by fd; an fd is in here exactly while the helper holds it open. */
-  private readonly sinks = new Map<number, OnDatagram>();
+  private readonly sinks = new Map<number, ExchangeSink>();
 
   constructor(private readonly device: string | null) {}
 
-  open(family: Family, address: string, port: number, query: Buffer, onDatagram: OnDatagram): UdpExchangeSocket {
+  open(family: Family, address: string, port: number, query: Buffer, sink: ExchangeSink): UdpExchangeSocket {
     const h = this.handle ?? this.start();
     const fd = h.open(family, address, port, query);
-    this.sinks.set(fd, onDatagram);
+    this.sinks.set(fd, sink);
     return new ExchangeSocket(this, fd);
   }
 
@@ -52,7 +52,7 @@ export class NativeUdpExchanges {
       const sink = this.sinks.get(fds[i]!);
       if (sink === undefined) continue;
       const start = i * slotBytes;
-      sink(data.subarray(start, start + lengths[i]!), fromPeer[i] === 1);
+      sink.datagram(data.subarray(start, start + lengths[i]!), fromPeer[i] === 1);
     }
   }
 }

@@ -6,7 +6,9 @@
 
 import { UpstreamError } from '../errors.js';
 import { replyMatches } from '../dns/message.js';
-import type { SocketFactory, UdpExchangeSocket } from '../net/socket-factory.js';
+import type { ExchangeSink, SocketFactory, UdpExchangeSocket } from '../net/socket-factory.js';
+import type { Clock } from '../clock.js';
+import { Deadline, Deadlines } from './deadlines.js';
 import type { Stats } from '../stats.js';
 import type { UpstreamServer } from './server.js';
 
@@ -20,29 +22,30 @@ export interface UdpExchange {
   (server: UpstreamServer, query: Buffer, question: Buffer, timeoutMs: number, exactCase?: boolean): Promise<Buffer>;
 }
 
-export function createUdpExchange(factory: SocketFactory, stats: Stats): UdpExchange {
+export function createUdpExchange(factory: SocketFactory, stats: Stats, clock: Clock): UdpExchange {
+  const deadlines = new Deadlines(clock);
   return (server, query, question, timeoutMs, exactCase = false) =>
     new Promise<Buffer>((resolve, reject) => {
-      const x = new Exchange(server, query.readUInt16BE(0), question, exactCase, timeoutMs, stats, resolve, reject);
+      const x = new Exchange(server, query.readUInt16BE(0), question, exactCase, timeoutMs, stats, deadlines, resolve, reject);
       try {
-        x.sock = factory.udpExchange(server.endpoint.family, server.address, server.endpoint.port, query, x.onDatagram, x.onError);
+        x.sock = factory.udpExchange(server.endpoint.family, server.address, server.endpoint.port, query, x);
       } catch (e) {
-        x.fail(e as Error);
+        x.error(e as Error);
       }
       if (x.settled) x.sock?.close(); // failed inside udpExchange, before sock was set
     });
 }
 
 /**
- * One exchange in flight, in one object: its state, its timer and the two callbacks the
- * socket calls (a miss holds this for its whole round trip, so it is kept small: issue 13).
+ * One exchange in flight, in one object: its state, its place among the deadlines and the
+ * sink the socket reports to (a miss holds this for its whole round trip, so it is kept small:
+ * issue 13).
  */
-class Exchange {
+class Exchange extends Deadline implements ExchangeSink {
   settled = false;
   sock: UdpExchangeSocket | null = null;
   /** Replies from the server that differ from the question in letter case alone. */
   private caseOnly = 0;
-  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly server: UpstreamServer,
@@ -51,15 +54,17 @@ class Exchange {
     private readonly exactCase: boolean,
     private readonly timeoutMs: number,
     private readonly stats: Stats,
+    private readonly deadlines: Deadlines,
     private readonly resolve: (reply: Buffer) => void,
     private readonly reject: (e: Error) => void,
   ) {
-    this.timer = setTimeout(timedOut, timeoutMs, this);
+    super();
+    deadlines.add(this, timeoutMs);
   }
 
   // No cap on stray datagrams: giving up would let a flood of forgeries beat the real reply.
   // Each costs a comparison; the attempt's timeout bounds the exchange.
-  readonly onDatagram = (msg: Buffer, fromPeer: boolean): void => {
+  datagram(msg: Buffer, fromPeer: boolean): void {
     if (!fromPeer) this.stats.spoofedReplies++;
     else if (!replyMatches(msg, this.id, this.question, this.exactCase)) {
       this.stats.mismatchedReplies++;
@@ -67,11 +72,9 @@ class Exchange {
     }
     // A copy: the factory may reuse msg's memory once we return (the helper's slots).
     else this.done(null, Buffer.from(msg));
-  };
+  }
 
-  readonly onError = (e: Error): void => this.fail(e);
-
-  fail(e: Error): void {
+  error(e: Error): void {
     this.done(networkError(this.server, e));
   }
 
@@ -85,16 +88,11 @@ class Exchange {
   private done(err: Error | null, reply?: Buffer): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
+    this.deadlines.remove(this);
     this.sock?.close();
     if (err) this.reject(err);
     else this.resolve(reply!);
   }
-}
-
-/** The timer's callback, shared by every exchange (setTimeout passes the exchange). */
-function timedOut(x: Exchange): void {
-  x.expire();
 }
 
 /** A socket or send failure as the pool reports it: what failed and the errno name. */

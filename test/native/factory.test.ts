@@ -10,10 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeFd, createSocket } from '../../src/native/binding.js';
 import { createNativeSocketFactory } from '../../src/net/native-factory.js';
 import { createPlainSocketFactory } from '../../src/net/plain-factory.js';
-import type { Family, SocketFactory } from '../../src/net/socket-factory.js';
+import type { ExchangeSink, Family, SocketFactory } from '../../src/net/socket-factory.js';
 
 const LOOPBACK: Record<Family, string> = { 4: '127.0.0.1', 6: '::1' };
 const cleanups: Array<() => void> = [];
+const IGNORE: ExchangeSink = { datagram: () => {}, error: () => {} };
 
 afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
@@ -59,7 +60,10 @@ describe.each(factories)('%s', (_name, make) => {
     function exchange(f: SocketFactory, port: number, query = 'ping') {
       const got: Array<{ text: string; fromPeer: boolean }> = [];
       const errors: Error[] = [];
-      const sock = f.udpExchange(family, address, port, Buffer.from(query), (m, fromPeer) => got.push({ text: m.toString(), fromPeer }), (e) => errors.push(e));
+      const sock = f.udpExchange(family, address, port, Buffer.from(query), {
+        datagram: (m, fromPeer) => got.push({ text: m.toString(), fromPeer }),
+        error: (e) => errors.push(e),
+      });
       cleanups.push(() => sock.close());
       return { got, errors, sock };
     }
@@ -171,11 +175,11 @@ describe('native factory: failures', () => {
   it('a missing device rejects with ENODEV and leaks no fd', async () => {
     const f = createNativeSocketFactory(`nx${process.pid}`.slice(0, 15));
     // The factory's exchanger (one epoll fd for all upstream UDP exchanges) is made on first use.
-    expect(() => f.udpExchange(6, '::1', 53, Buffer.from('q'), () => {}, () => {})).toThrow(expect.objectContaining({ code: 'ENODEV' }));
+    expect(() => f.udpExchange(6, '::1', 53, Buffer.from('q'), IGNORE)).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     const before = readdirSync('/proc/self/fd').length;
     for (let i = 0; i < 50; i++) {
       await expect(f.udpListener({ family: 4, address: '127.0.0.1', port: 0 })).rejects.toMatchObject({ code: 'ENODEV' });
-      expect(() => f.udpExchange(6, '::1', 53, Buffer.from('q'), () => {}, () => {})).toThrow(expect.objectContaining({ code: 'ENODEV' }));
+      expect(() => f.udpExchange(6, '::1', 53, Buffer.from('q'), IGNORE)).toThrow(expect.objectContaining({ code: 'ENODEV' }));
       await expect(f.tcpListener({ family: 6, address: '::1', port: 0 }, 8)).rejects.toMatchObject({ code: 'ENODEV' });
       await expect(f.tcpConnect(4, '127.0.0.1', 53, 100)).rejects.toMatchObject({ code: 'ENODEV' });
     }

@@ -90,7 +90,7 @@ try {
     let s;
     const reply = within(new Promise((res, rej) => {
       s = createNativeSocketFactory(cmd.device).udpExchange(cmd.family, cmd.address, cmd.port, Buffer.from('ping'),
-        (m, fromPeer) => res(m.toString() + (fromPeer ? '' : ' (not from the peer)')), rej);
+        { datagram: (m, fromPeer) => res(m.toString() + (fromPeer ? '' : ' (not from the peer)')), error: rej });
     }), 3000);
     out({ reply: await reply });
     s.close();

@@ -7,6 +7,7 @@ import type { Family, SocketFactory } from '../../net/socket-factory.js';
 import { newStats } from '../../stats.js';
 import { toUpstreamServer } from '../../upstream/server.js';
 import { createTcpExchange } from '../../upstream/tcp.js';
+import { systemClock } from '../../clock.js';
 import { createUdpExchange } from '../../upstream/udp.js';
 
 export type Transport = 'udp' | 'tcp';
@@ -39,6 +40,6 @@ export function parseListener(label: string): Listener | null {
 export function exchange(factory: SocketFactory, to: Listener, q: StubQuery, timeoutMs: number): Promise<Buffer> {
   const server = toUpstreamServer({ family: to.family, address: to.address, port: to.port });
   return to.transport === 'udp'
-    ? createUdpExchange(factory, newStats())(server, q.msg, q.question, timeoutMs)
+    ? createUdpExchange(factory, newStats(), systemClock)(server, q.msg, q.question, timeoutMs)
     : createTcpExchange(factory)(server, q.msg, q.question, timeoutMs);
 }
