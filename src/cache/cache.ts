@@ -7,7 +7,7 @@
 // entry's lifetime comes from the DNS answer itself (RFC 1035 section 3.2.1, RFC 2308 section
 // 5) and is served decremented.
 
-import { packAnswer, packedAnswerLength, type Answer, type PackedAnswer } from '../dns/answer.js';
+import { packAnswer, packedAnswerLength, storedLength, type Answer, type PackedAnswer } from '../dns/answer.js';
 import type { Clock } from '../clock.js';
 import { keyEquals, keyHash, keyLength, readKey, writeKey } from './key.js';
 import { MAX_BLOCK_BYTES, SLAB_BYTES, SlabStore, classBytes, sizeClass } from './slab.js';
@@ -66,13 +66,13 @@ export class DnsCache {
   private readonly maxBytes: number;
   private used = 0;
   // Per slot, for maxEntries slots (calloc'd: unwritten pages cost no RSS, slots.ts). The block,
-  // at offset in slab slabNo, holds the key (keyLen bytes), then wireLen bytes of wire form,
-  // then ttlCount 16-bit TTL offsets. wireLen 0 marks a remembered failure: an answer has at
-  // least a header.
+  // at offset in slab slabNo, holds the key (keyLen bytes), then the answer's header and records
+  // (storedLen bytes: the question is the key's, answer.ts PackedAnswer), then ttlCount 16-bit
+  // TTL offsets. storedLen 0 marks a remembered failure: an answer has at least a header.
   private readonly slabNo: Uint32Array;
   private readonly offset: Uint32Array;
   private readonly keyLen: Uint16Array;
-  private readonly wireLen: Uint16Array;
+  private readonly storedLen: Uint16Array;
   private readonly ttlCount: Uint16Array;
   private readonly rcode: Uint16Array;
   private readonly expiresAtMs: Float64Array;
@@ -98,7 +98,7 @@ export class DnsCache {
     this.slabNo = new Uint32Array(n);
     this.offset = new Uint32Array(n);
     this.keyLen = new Uint16Array(n);
-    this.wireLen = new Uint16Array(n);
+    this.storedLen = new Uint16Array(n);
     this.ttlCount = new Uint16Array(n);
     this.rcode = new Uint16Array(n);
     this.expiresAtMs = new Float64Array(n);
@@ -126,11 +126,11 @@ export class DnsCache {
     if (s === NONE) return undefined;
     const leftMs = this.expiresAtMs[s]! - this.clock.now();
     if (leftMs <= 0) {
-      if (this.wireLen[s] === 0 || -leftMs >= this.staleMs) this.remove(s);
+      if (this.storedLen[s] === 0 || -leftMs >= this.staleMs) this.remove(s);
       return undefined;
     }
     this.index.touch(s);
-    const failure = this.wireLen[s] === 0;
+    const failure = this.storedLen[s] === 0;
     const hits = this.hits[s]! < 255 ? ++this.hits[s]! : 255;
     return {
       failure,
@@ -138,7 +138,7 @@ export class DnsCache {
       prefetch: !failure && hits >= 2 && leftMs <= PREFETCH_SHARE * 1000 * this.ttlSec[s]!,
       bytes: failure ? NO_BYTES : this.slabs.slab(this.slabNo[s]!),
       start: this.offset[s]! + this.keyLen[s]!,
-      wireLen: this.wireLen[s]!,
+      storedLen: this.storedLen[s]!,
       ttlCount: this.ttlCount[s]!,
       rcode: this.rcode[s]!,
     };
@@ -147,7 +147,7 @@ export class DnsCache {
   /** Whole seconds an answer for `key` has left, without touching its recency; null when none is live. */
   remainingSec(key: string): number | null {
     const s = this.index.find(key, keyHash(key));
-    if (s === NONE || this.wireLen[s] === 0) return null;
+    if (s === NONE || this.storedLen[s] === 0) return null;
     const leftMs = this.expiresAtMs[s]! - this.clock.now();
     return leftMs > 0 ? Math.ceil(leftMs / 1000) : null;
   }
@@ -160,7 +160,7 @@ export class DnsCache {
       held: (this.staleHoldUntilMs.get(s) ?? 0) > this.clock.now(),
       bytes: this.slabs.slab(this.slabNo[s]!),
       start: this.offset[s]! + this.keyLen[s]!,
-      wireLen: this.wireLen[s]!,
+      storedLen: this.storedLen[s]!,
       ttlCount: this.ttlCount[s]!,
       rcode: this.rcode[s]!,
     };
@@ -215,7 +215,7 @@ export class DnsCache {
   /** An expired answer's slot while within ServeStaleSec, else NONE. */
   private staleSlot(key: string): number {
     const s = this.index.find(key, keyHash(key));
-    if (s === NONE || this.wireLen[s] === 0) return NONE;
+    if (s === NONE || this.storedLen[s] === 0) return NONE;
     const now = this.clock.now();
     const expires = this.expiresAtMs[s]!;
     return now < expires || now - expires >= this.staleMs ? NONE : s;
@@ -246,7 +246,7 @@ export class DnsCache {
     writeKey(key, bytes, this.offset[s]!);
     if (answer) packAnswer(answer, bytes, this.offset[s]! + keyBytes);
     this.keyLen[s] = keyBytes;
-    this.wireLen[s] = answer ? answer.wire.length : 0;
+    this.storedLen[s] = answer ? storedLength(answer) : 0;
     this.ttlCount[s] = answer ? answer.ttlOffsets.length : 0;
     this.rcode[s] = answer ? answer.rcode : 0;
     this.expiresAtMs[s] = this.clock.now() + ttlSec * 1000;
@@ -256,7 +256,7 @@ export class DnsCache {
   }
 
   private remove(s: number): void {
-    const blockLen = this.keyLen[s]! + this.wireLen[s]! + 2 * this.ttlCount[s]!;
+    const blockLen = this.keyLen[s]! + this.storedLen[s]! + 2 * this.ttlCount[s]!;
     this.slabs.free(this.slabNo[s]! * SLAB_BYTES + this.offset[s]!, blockLen);
     this.used -= entryCost(blockLen);
     if (this.staleHoldUntilMs.size !== 0) this.staleHoldUntilMs.delete(s);

@@ -21,6 +21,8 @@ export type AnswerKind = 'positive' | 'negative';
 export interface Answer {
   /** Header (ID 0, no OPT), question, kept records. */
   readonly wire: Buffer;
+  /** Where the question ends in `wire` (HEADER_LEN when there is none): the records follow. */
+  readonly questionEnd: number;
   /** Where each record's TTL sits in `wire`; all are rewritten with the remaining lifetime. */
   readonly ttlOffsets: readonly number[];
   /** Lifetime after the clamps. Every record is served with this minus the entry's age. */
@@ -32,14 +34,18 @@ export interface Answer {
 }
 
 /**
- * An answer packed into bytes someone else owns (the cache's slabs): `wireLen` bytes of wire
- * form at `start`, then `ttlCount` TTL offsets as 16-bit big-endian numbers. Serving it
- * (serve.ts, servePacked) is the same copy plus patches as serving an Answer.
+ * An answer packed into bytes someone else owns (the cache's slabs): `storedLen` bytes at
+ * `start`, its header and then its records, then `ttlCount` TTL offsets as 16-bit big-endian
+ * numbers. The question is left out: every client that gets the answer asked the same question
+ * (the cache key is its lowercase name, type and class), so serving (serve.ts, servePacked)
+ * puts the client's own question between header and records, where the TTL offsets and the
+ * records' compression pointers expect a question of that length. It is a fifth of a typical
+ * entry (issue 13, the memory target).
  */
 export interface PackedAnswer {
   readonly bytes: Buffer;
   readonly start: number;
-  readonly wireLen: number;
+  readonly storedLen: number;
   readonly ttlCount: number;
   readonly rcode: number;
 }
@@ -49,13 +55,19 @@ export interface PackedAnswer {
  * cannot go whole over any transport (RFC 1035 4.2.2), and 16 bits hold every offset below that.
  */
 export function packedAnswerLength(a: Answer): number {
-  return a.wire.length > MAX_TCP_MESSAGE ? -1 : a.wire.length + 2 * a.ttlOffsets.length;
+  return a.wire.length > MAX_TCP_MESSAGE ? -1 : storedLength(a) + 2 * a.ttlOffsets.length;
+}
+
+/** Header and records: what the packed form keeps of the wire. */
+export function storedLength(a: Answer): number {
+  return a.wire.length - (a.questionEnd - HEADER_LEN);
 }
 
 /** Writes the packed form at `at` (packedAnswerLength bytes). */
 export function packAnswer(a: Answer, dest: Buffer, at: number): void {
-  a.wire.copy(dest, at);
-  let p = at + a.wire.length;
+  a.wire.copy(dest, at, 0, HEADER_LEN);
+  a.wire.copy(dest, at + HEADER_LEN, a.questionEnd);
+  let p = at + storedLength(a);
   for (const off of a.ttlOffsets) p = dest.writeUInt16BE(off, p);
 }
 
@@ -87,19 +99,38 @@ function soaAbove(authority: readonly ResourceRecord[], name: string): ResourceR
   return undefined;
 }
 
-// Loops and module functions rather than filter/find with closures: an answer is built per
-// cache miss, and each closure and array here was garbage (issue 13).
+// Lists of records for one call of buildAnswer, emptied before and after it: it runs to its end
+// without yielding, as with the writer. An answer is built per cache miss, and every array made
+// here was garbage of about 150 bytes (V8 gives a list 17 slots on its first push; issue 13).
+// For the same reason: loops and module functions rather than filter/find with closures.
+const answers: ResourceRecord[] = [];
+const authority: ResourceRecord[] = [];
+const chain: string[] = [];
+const data: ResourceRecord[] = [];
+const withSigs: ResourceRecord[] = [];
+
+function clearLists(): void {
+  answers.length = authority.length = chain.length = data.length = withSigs.length = 0;
+}
+
 export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy): Answer {
+  clearLists();
+  try {
+    return build(reply, dnssecOk, policy);
+  } finally {
+    clearLists(); // no reply's records kept alive until the next miss
+  }
+}
+
+function build(reply: Reply, dnssecOk: boolean, policy: TtlPolicy): Answer {
   const { msg, qtype } = reply;
-  const answers: ResourceRecord[] = [];
-  const authority: ResourceRecord[] = [];
   for (const r of reply.records) {
     if (r.section === Section.Answer) answers.push(r);
     else if (r.section === Section.Authority) authority.push(r);
   }
 
   // The chain of names this reply answers for: the query name and CNAME targets (RFC 1034 4.3.2).
-  const chain = [reply.qnameKey];
+  chain.push(reply.qnameKey);
   if (qtype !== TYPE.CNAME && qtype !== TYPE.ANY) {
     for (let i = 0; i < MAX_CHAIN; i++) {
       const cname = recordAt(answers, TYPE.CNAME, chain[chain.length - 1]!);
@@ -113,13 +144,12 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
   // On the chain's names: the asked type and the CNAMEs that link them; a DNAME above a chain
   // name (RFC 6672). For RRSIG and ANY questions the chain's RRSIGs are the data itself.
   const sigsAreData = qtype === TYPE.RRSIG || qtype === TYPE.ANY;
-  const data: ResourceRecord[] = [];
   for (const r of answers) if (inChain(r, chain, qtype)) data.push(r);
   // Signatures over what we keep, the DNAME's included; orphans go (RFC 4035 3.1.1).
   const dataSigs = sigsAreData ? NO_RECORDS : signaturesOver(msg, answers, data);
   let kept = data; // the same records in the same order when no signature is kept
   if (dataSigs.size > 0) {
-    kept = [];
+    kept = withSigs;
     for (const r of answers) if (dataSigs.has(r) || inChain(r, chain, qtype)) kept.push(r);
   }
 
@@ -170,8 +200,10 @@ export function buildAnswer(reply: Reply, dnssecOk: boolean, policy: TtlPolicy):
   w.u16(0);
   w.nameAt(msg, HEADER_LEN, true);
   w.bytes(msg, reply.questionEnd - 4, reply.questionEnd);
-  const ttlOffsets: number[] = [];
-  for (const r of kept) ttlOffsets.push(w.record(msg, r, ttlSec));
-  for (const r of authorityKept) ttlOffsets.push(w.record(msg, r, ttlSec));
-  return { wire: w.finish(), ttlOffsets, ttlSec, rcode: reply.rcode, kind, cacheable };
+  const questionEnd = w.length;
+  const ttlOffsets = new Array<number>(kept.length + authorityKept.length); // its own: the Answer keeps it
+  let t = 0;
+  for (const r of kept) ttlOffsets[t++] = w.record(msg, r, ttlSec);
+  for (const r of authorityKept) ttlOffsets[t++] = w.record(msg, r, ttlSec);
+  return { wire: w.finish(), questionEnd, ttlOffsets, ttlSec, rcode: reply.rcode, kind, cacheable };
 }

@@ -1,5 +1,5 @@
 // Serving an answer to one client: copy the stored wire form and patch what differs per
-// client: ID, RD, CD, the question's letter case, the TTLs, and our OPT record. No decode, no
+// client: ID, RD, CD, the question (the client's own), the TTLs, and our OPT record. No decode, no
 // encode. servePacked, from the cache's bytes, is the cache-hit path; serveAnswer serves a
 // fresh answer to the clients that waited for it.
 
@@ -28,28 +28,42 @@ export function replyLimit(q: Query, transport: Transport, maxUdpSize: number): 
  * EDNS clients, the Extended DNS Error "Stale Answer".
  */
 export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: number, ourUdpSize: number, stale = false): Buffer {
-  const out = copyAndPatch(a.wire, 0, a.wire.length, a.rcode, q, ourUdpSize, stale);
+  const recordsLen = a.wire.length - a.questionEnd;
+  const out = copyAndPatch(a.wire, 0, a.questionEnd, recordsLen, a.rcode, q, ourUdpSize, stale);
   const ttl = stale ? STALE_TTL_SEC : remainingSec;
   for (const off of a.ttlOffsets) out.writeUInt32BE(ttl, off);
-  return out.length > limit ? truncate(out, q, out.length - a.wire.length) : out;
+  return out.length > limit ? truncate(out, q, out.length - q.questionEnd - recordsLen) : out;
 }
 
-/** The same for an answer packed in the cache's bytes (answer.ts, PackedAnswer): the hit path. */
+/**
+ * The same for an answer packed in the cache's bytes (answer.ts, PackedAnswer: header and
+ * records, the question left out): the hit path.
+ */
 export function servePacked(p: PackedAnswer, q: Query, remainingSec: number, limit: number, ourUdpSize: number, stale = false): Buffer {
-  const out = copyAndPatch(p.bytes, p.start, p.wireLen, p.rcode, q, ourUdpSize, stale);
+  const recordsLen = p.storedLen - HEADER_LEN;
+  const out = copyAndPatch(p.bytes, p.start, p.start + HEADER_LEN, recordsLen, p.rcode, q, ourUdpSize, stale);
   const ttl = stale ? STALE_TTL_SEC : remainingSec;
   const b = p.bytes;
-  for (let i = 0, at = p.start + p.wireLen; i < p.ttlCount; i++, at += 2) out.writeUInt32BE(ttl, (b[at]! << 8) | b[at + 1]!);
-  return out.length > limit ? truncate(out, q, out.length - p.wireLen) : out;
+  for (let i = 0, at = p.start + p.storedLen; i < p.ttlCount; i++, at += 2) out.writeUInt32BE(ttl, (b[at]! << 8) | b[at + 1]!);
+  return out.length > limit ? truncate(out, q, out.length - q.questionEnd - recordsLen) : out;
 }
 
-/** The stored wire form copied, with this client's header bits, question and OPT; TTLs are the caller's. */
-function copyAndPatch(src: Buffer, start: number, wireLen: number, rcode: number, q: Query, ourUdpSize: number, stale: boolean): Buffer {
+/**
+ * The reply: the stored header with this client's ID and bits, the client's question, the
+ * stored records and our OPT; TTLs are the caller's. The question is the client's own: the
+ * same name as the stored answer's (the cache key), in the client's spelling (RFC 1035 7.3
+ * matching is case-insensitive; some clients check the case they sent,
+ * draft-vixie-dnsext-dns0x20). The records' compressed names point into it, so they follow.
+ */
+function copyAndPatch(
+  src: Buffer, headerAt: number, recordsAt: number, recordsLen: number, rcode: number, q: Query, ourUdpSize: number, stale: boolean,
+): Buffer {
   const withOpt = q.edns !== null;
   const options = stale && withOpt ? EDE_STALE : undefined;
   const optLen = withOpt ? OPT_LEN + (options ? options.length : 0) : 0;
-  const out = Buffer.allocUnsafe(wireLen + optLen);
-  copyBytes(src, start, start + wireLen, out, 0);
+  const bodyLen = q.questionEnd + recordsLen;
+  const out = Buffer.allocUnsafe(bodyLen + optLen);
+  copyBytes(src, headerAt, headerAt + HEADER_LEN, out, 0);
   out[0] = q.msg[0]!;
   out[1] = q.msg[1]!;
   out[2] = (out[2]! & ~F2_RD) | (q.msg[2]! & F2_RD);
@@ -57,12 +71,10 @@ function copyAndPatch(src: Buffer, start: number, wireLen: number, rcode: number
   if (!q.ad && !(q.edns && q.edns.do)) out[3] = out[3]! & ~F3_AD;
   // RFC 4035 section 3.2.2: CD is copied from the query (the stored answer has it clear).
   out[3] = out[3]! | (q.msg[3]! & F3_CD);
-  // The client's own spelling of the name (RFC 1035 7.3 matching is case-insensitive; some
-  // clients check the case they sent, draft-vixie-dnsext-dns0x20). Our compressed owner names
-  // point here, so they follow too.
-  copyBytes(q.msg, HEADER_LEN, q.qnameEnd, out, HEADER_LEN);
+  copyBytes(q.msg, HEADER_LEN, q.questionEnd, out, HEADER_LEN);
+  copyBytes(src, recordsAt, recordsAt + recordsLen, out, q.questionEnd);
   if (withOpt) {
-    writeOpt(out, wireLen, ourUdpSize, rcode, q.edns.do, options);
+    writeOpt(out, bodyLen, ourUdpSize, rcode, q.edns.do, options);
     out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
   }
   return out;

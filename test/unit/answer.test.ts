@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import packet from 'dns-packet';
-import { buildAnswer, type TtlPolicy } from '../../src/dns/answer.js';
+import { buildAnswer, packAnswer, packedAnswerLength, storedLength, type TtlPolicy } from '../../src/dns/answer.js';
 import { parseReply } from '../../src/dns/message.js';
 import { parseQuery, type Query } from '../../src/dns/query.js';
-import { replyLimit, serveAnswer } from '../../src/dns/serve.js';
+import { replyLimit, serveAnswer, servePacked } from '../../src/dns/serve.js';
 import { a, cname, decode, query, replyTo, soa, txt } from '../helpers/dns-packets.js';
 
 const policy: TtlPolicy = { minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600 };
@@ -206,6 +206,59 @@ describe('serveAnswer', () => {
     const r2 = replyTo(withDo, { answers: [a('www.example.com', '192.0.2.1')] });
     r2[3]! |= 0x20;
     expect(serve(withDo, r2).out.flag_ad).toBe(true);
+  });
+});
+
+describe('the packed form (the cache\'s bytes) and servePacked', () => {
+  /** An answer packed at an odd offset of a larger buffer, as the cache's slabs hold it. */
+  function packed(answer: ReturnType<typeof buildAnswer>) {
+    const bytes = Buffer.alloc(packedAnswerLength(answer) + 40, 0xee);
+    packAnswer(answer, bytes, 33);
+    return { bytes, start: 33, storedLen: storedLength(answer), ttlCount: answer.ttlOffsets.length, rcode: answer.rcode };
+  }
+
+  it('leaves the question out and serves what serveAnswer serves, in each client\'s spelling', () => {
+    const first = query('Www.Example.com', 'TXT', { id: 1 });
+    const r = replyTo(first, {
+      answers: [cname('www.example.com', 'web.example.com', 600), txt('web.example.com', 'hello', 300)],
+    });
+    const { answer } = answerFor(first, r);
+    const questionLen = answer.questionEnd - 12;
+    expect(questionLen).toBe(17 + 4);
+    expect(packedAnswerLength(answer)).toBe(answer.wire.length - questionLen + 2 * answer.ttlOffsets.length);
+    const p = packed(answer);
+    // Another client, another case and ID, EDNS or not, DO or not, stale or not, over UDP or TCP.
+    const clients = [
+      query('WWW.EXAMPLE.COM', 'TXT', { id: 77 }),
+      query('www.example.com', 'TXT', { id: 78, edns: { udpSize: 4096 } }),
+      query('wWw.eXaMpLe.CoM', 'TXT', { id: 79, edns: { udpSize: 1232, do: true } }),
+    ];
+    for (const c of clients) {
+      const cq = q(c);
+      for (const stale of [false, true]) {
+        for (const limit of [replyLimit(cq, 'udp', 1232), 40]) {
+          const want = serveAnswer(answer, cq, 123, limit, 1232, stale);
+          expect(servePacked(p, cq, 123, limit, 1232, stale).equals(want)).toBe(true);
+        }
+      }
+      const out = decode(servePacked(p, cq, 123, 1232, 1232));
+      expect(out.id).toBe(cq.msg.readUInt16BE(0));
+      expect(out.questions![0]!.name).toBe(decode(c).questions![0]!.name);
+      // Compressed names point into the question, so they follow the client's spelling.
+      expect(out.answers!.map((x) => [x.name, x.type, x.ttl])).toEqual([
+        [out.questions![0]!.name, 'CNAME', 123],
+        [`web.${out.questions![0]!.name.slice(4)}`, 'TXT', 123],
+      ]);
+    }
+  });
+
+  it('serves a negative answer with its SOA from the packed form', () => {
+    const m = query('nope.example.com', 'AAAA');
+    const { answer } = answerFor(m, replyTo(m, { rcode: 'NXDOMAIN', authorities: [soa('example.com', 900, 60)] }));
+    const cq = q(query('NOPE.example.com', 'AAAA', { id: 9, edns: { udpSize: 1232 } }));
+    const out = servePacked(packed(answer), cq, 42, 1232, 1232);
+    expect(out.equals(serveAnswer(answer, cq, 42, 1232, 1232))).toBe(true);
+    expect(decode(out)).toMatchObject({ rcode: 'NXDOMAIN', authorities: [{ type: 'SOA', ttl: 42 }] });
   });
 });
 

@@ -12,20 +12,23 @@ import { ManualClock } from '../../src/clock.js';
 import type { Answer } from '../../src/dns/answer.js';
 import { runs } from '../helpers/mutations.js';
 
-/** An answer of `len` wire bytes whose content says which it is (`seed`), TTL offsets spread over it. */
+/**
+ * An answer of `len` wire bytes whose content says which it is (`seed`), TTL offsets spread over
+ * it. No question (questionEnd 12): the cache keeps every byte, and what it gives back must be them.
+ */
 function answer(len: number, seed: number, ttlSec = 60, ttlCount = Math.min(4, Math.floor((len - 12) / 16))): Answer {
   const wire = Buffer.alloc(len);
   for (let i = 0; i < len; i++) wire[i] = (seed * 31 + i * 7) & 0xff;
   const ttlOffsets = Array.from({ length: ttlCount }, (_, i) => 12 + Math.floor(((len - 16) * i) / Math.max(1, ttlCount)));
-  return { wire, ttlOffsets, ttlSec, rcode: seed & 3, kind: 'positive', cacheable: true };
+  return { wire, questionEnd: 12, ttlOffsets, ttlSec, rcode: seed & 3, kind: 'positive', cacheable: true };
 }
 
 /** What the cache holds for `key`, read back from its bytes; null when it has no live answer. */
 function storedFor(c: DnsCache, key: string): { wire: Buffer; ttlOffsets: number[]; rcode: number } | null {
   const hit = c.get(key);
   if (!hit || hit.failure) return null;
-  const wire = Buffer.from(hit.bytes.subarray(hit.start, hit.start + hit.wireLen));
-  const at = hit.start + hit.wireLen;
+  const wire = Buffer.from(hit.bytes.subarray(hit.start, hit.start + hit.storedLen));
+  const at = hit.start + hit.storedLen;
   const ttlOffsets = Array.from({ length: hit.ttlCount }, (_, i) => hit.bytes.readUInt16BE(at + 2 * i));
   return { wire, ttlOffsets, rcode: hit.rcode };
 }

@@ -5,6 +5,7 @@ import type { Answer } from '../../src/dns/answer.js';
 
 const answer = (ttlSec: number, cacheable = true): Answer => ({
   wire: Buffer.alloc(12),
+  questionEnd: 12,
   ttlOffsets: [],
   ttlSec,
   rcode: 0,
@@ -68,7 +69,7 @@ describe('DnsCache serve-stale', () => {
     expect(c.get('k')).toBeUndefined();
     const stale = c.stale('k')!;
     expect(stale.held).toBe(false);
-    expect(stale.bytes.subarray(stale.start, stale.start + stale.wireLen).toString()).toBe('0123456789abcdef');
+    expect(stale.bytes.subarray(stale.start, stale.start + stale.storedLen).toString()).toBe('0123456789abcdef');
     expect(c.holdStale('k', 5)).toBe(true);
     expect(c.stale('k')?.held).toBe(true);
     clock.advance(5_000);
