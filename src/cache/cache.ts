@@ -66,9 +66,9 @@ export class DnsCache {
   private readonly maxBytes: number;
   private used = 0;
   // Per slot, for maxEntries slots (calloc'd: unwritten pages cost no RSS, slots.ts). The block,
-  // at offset in slab slabNo, holds the key (keyLen bytes), then the answer's header and records
-  // (storedLen bytes: the question is the key's, answer.ts PackedAnswer), then ttlCount 16-bit
-  // TTL offsets. storedLen 0 marks a remembered failure: an answer has at least a header.
+  // at offset in slab slabNo, holds the key (keyLen bytes), then the answer's flags, counts and
+  // records (storedLen bytes; no ID, QDCOUNT or question: answer.ts, PackedAnswer), then ttlCount
+  // 16-bit TTL offsets. storedLen 0 marks a remembered failure: an answer keeps at least 8 bytes.
   private readonly slabNo: Uint32Array;
   private readonly offset: Uint32Array;
   private readonly keyLen: Uint16Array;

@@ -35,12 +35,13 @@ export interface Answer {
 
 /**
  * An answer packed into bytes someone else owns (the cache's slabs): `storedLen` bytes at
- * `start`, its header and then its records, then `ttlCount` TTL offsets as 16-bit big-endian
- * numbers. The question is left out: every client that gets the answer asked the same question
- * (the cache key is its lowercase name, type and class), so serving (serve.ts, servePacked)
- * puts the client's own question between header and records, where the TTL offsets and the
- * records' compression pointers expect a question of that length. It is a fifth of a typical
- * entry (issue 13, the memory target).
+ * `start`, then `ttlCount` TTL offsets as 16-bit big-endian numbers. The stored bytes are what
+ * differs between answers: the header's flags and record counts (PACKED_HEADER_LEN bytes), then
+ * the records. Left out are the ID (each client's own) and QDCOUNT (always 1), and the question:
+ * every client given the answer asked the same one (the cache key is its lowercase name, type
+ * and class), so serving (serve.ts, servePacked) puts the client's own question between header
+ * and records, where the TTL offsets and the records' compression pointers expect a question of
+ * that length. Together a third of a one-record entry (issue 13, the memory target).
  */
 export interface PackedAnswer {
   readonly bytes: Buffer;
@@ -58,15 +59,19 @@ export function packedAnswerLength(a: Answer): number {
   return a.wire.length > MAX_TCP_MESSAGE ? -1 : storedLength(a) + 2 * a.ttlOffsets.length;
 }
 
-/** Header and records: what the packed form keeps of the wire. */
+/** Of the header, the packed form keeps the flags (2 bytes) and ANCOUNT, NSCOUNT, ARCOUNT (6). */
+export const PACKED_HEADER_LEN = 8;
+
+/** What the packed form keeps of the wire: flags, three counts, records. */
 export function storedLength(a: Answer): number {
-  return a.wire.length - (a.questionEnd - HEADER_LEN);
+  return PACKED_HEADER_LEN + a.wire.length - a.questionEnd;
 }
 
 /** Writes the packed form at `at` (packedAnswerLength bytes). */
 export function packAnswer(a: Answer, dest: Buffer, at: number): void {
-  a.wire.copy(dest, at, 0, HEADER_LEN);
-  a.wire.copy(dest, at + HEADER_LEN, a.questionEnd);
+  a.wire.copy(dest, at, 2, 4);
+  a.wire.copy(dest, at + 2, 6, HEADER_LEN);
+  a.wire.copy(dest, at + PACKED_HEADER_LEN, a.questionEnd);
   let p = at + storedLength(a);
   for (const off of a.ttlOffsets) p = dest.writeUInt16BE(off, p);
 }

@@ -4,7 +4,7 @@
 // fresh answer to the clients that waited for it.
 
 import { CLASSIC_UDP_SIZE, F2_RD, F2_TC, F3_AD, F3_CD, HEADER_LEN, MAX_TCP_MESSAGE } from './constants.js';
-import type { Answer, PackedAnswer } from './answer.js';
+import { PACKED_HEADER_LEN, type Answer, type PackedAnswer } from './answer.js';
 import type { Query } from './query.js';
 import { EDE_STALE, OPT_LEN, writeOpt } from './synth.js';
 import { copyBytes } from './copy.js';
@@ -29,19 +29,19 @@ export function replyLimit(q: Query, transport: Transport, maxUdpSize: number): 
  */
 export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: number, ourUdpSize: number, stale = false): Buffer {
   const recordsLen = a.wire.length - a.questionEnd;
-  const out = copyAndPatch(a.wire, 0, a.questionEnd, recordsLen, a.rcode, q, ourUdpSize, stale);
+  const out = copyAndPatch(a.wire, 2, 6, a.questionEnd, recordsLen, a.rcode, q, ourUdpSize, stale);
   const ttl = stale ? STALE_TTL_SEC : remainingSec;
   for (const off of a.ttlOffsets) out.writeUInt32BE(ttl, off);
   return out.length > limit ? truncate(out, q, out.length - q.questionEnd - recordsLen) : out;
 }
 
 /**
- * The same for an answer packed in the cache's bytes (answer.ts, PackedAnswer: header and
- * records, the question left out): the hit path.
+ * The same for an answer packed in the cache's bytes (answer.ts, PackedAnswer: flags, counts
+ * and records; no ID, QDCOUNT or question): the hit path.
  */
 export function servePacked(p: PackedAnswer, q: Query, remainingSec: number, limit: number, ourUdpSize: number, stale = false): Buffer {
-  const recordsLen = p.storedLen - HEADER_LEN;
-  const out = copyAndPatch(p.bytes, p.start, p.start + HEADER_LEN, recordsLen, p.rcode, q, ourUdpSize, stale);
+  const recordsLen = p.storedLen - PACKED_HEADER_LEN;
+  const out = copyAndPatch(p.bytes, p.start, p.start + 2, p.start + PACKED_HEADER_LEN, recordsLen, p.rcode, q, ourUdpSize, stale);
   const ttl = stale ? STALE_TTL_SEC : remainingSec;
   const b = p.bytes;
   for (let i = 0, at = p.start + p.storedLen; i < p.ttlCount; i++, at += 2) out.writeUInt32BE(ttl, (b[at]! << 8) | b[at + 1]!);
@@ -49,24 +49,29 @@ export function servePacked(p: PackedAnswer, q: Query, remainingSec: number, lim
 }
 
 /**
- * The reply: the stored header with this client's ID and bits, the client's question, the
- * stored records and our OPT; TTLs are the caller's. The question is the client's own: the
- * same name as the stored answer's (the cache key), in the client's spelling (RFC 1035 7.3
- * matching is case-insensitive; some clients check the case they sent,
- * draft-vixie-dnsext-dns0x20). The records' compressed names point into it, so they follow.
+ * The reply: this client's ID, the stored flags with this client's bits, one question, the
+ * stored counts, the client's question, the stored records and our OPT; TTLs are the caller's.
+ * The question is the client's own: the same name as the stored answer's (the cache key), in
+ * the client's spelling (RFC 1035 7.3 matching is case-insensitive; some clients check the case
+ * they sent, draft-vixie-dnsext-dns0x20). The records' compressed names point into it, so they
+ * follow. `flagsAt`: the 2 flag bytes; `countsAt`: ANCOUNT, NSCOUNT and ARCOUNT.
  */
 function copyAndPatch(
-  src: Buffer, headerAt: number, recordsAt: number, recordsLen: number, rcode: number, q: Query, ourUdpSize: number, stale: boolean,
+  src: Buffer, flagsAt: number, countsAt: number, recordsAt: number, recordsLen: number,
+  rcode: number, q: Query, ourUdpSize: number, stale: boolean,
 ): Buffer {
   const withOpt = q.edns !== null;
   const options = stale && withOpt ? EDE_STALE : undefined;
   const optLen = withOpt ? OPT_LEN + (options ? options.length : 0) : 0;
   const bodyLen = q.questionEnd + recordsLen;
   const out = Buffer.allocUnsafe(bodyLen + optLen);
-  copyBytes(src, headerAt, headerAt + HEADER_LEN, out, 0);
   out[0] = q.msg[0]!;
   out[1] = q.msg[1]!;
-  out[2] = (out[2]! & ~F2_RD) | (q.msg[2]! & F2_RD);
+  out[2] = (src[flagsAt]! & ~F2_RD) | (q.msg[2]! & F2_RD);
+  out[3] = src[flagsAt + 1]!;
+  out[4] = 0;
+  out[5] = 1; // QDCOUNT
+  copyBytes(src, countsAt, countsAt + 6, out, 6);
   // RFC 6840 section 5.8: AD only for clients that asked for it (AD or DO in the query).
   if (!q.ad && !(q.edns && q.edns.do)) out[3] = out[3]! & ~F3_AD;
   // RFC 4035 section 3.2.2: CD is copied from the query (the stored answer has it clear).

@@ -217,7 +217,7 @@ describe('the packed form (the cache\'s bytes) and servePacked', () => {
     return { bytes, start: 33, storedLen: storedLength(answer), ttlCount: answer.ttlOffsets.length, rcode: answer.rcode };
   }
 
-  it('leaves the question out and serves what serveAnswer serves, in each client\'s spelling', () => {
+  it('leaves the question, ID and QDCOUNT out and serves what serveAnswer serves, in each client\'s spelling', () => {
     const first = query('Www.Example.com', 'TXT', { id: 1 });
     const r = replyTo(first, {
       answers: [cname('www.example.com', 'web.example.com', 600), txt('web.example.com', 'hello', 300)],
@@ -225,7 +225,8 @@ describe('the packed form (the cache\'s bytes) and servePacked', () => {
     const { answer } = answerFor(first, r);
     const questionLen = answer.questionEnd - 12;
     expect(questionLen).toBe(17 + 4);
-    expect(packedAnswerLength(answer)).toBe(answer.wire.length - questionLen + 2 * answer.ttlOffsets.length);
+    // Neither the question nor the ID and QDCOUNT (4 bytes) are kept; each TTL's offset is (2 bytes).
+    expect(packedAnswerLength(answer)).toBe(answer.wire.length - questionLen - 4 + 2 * answer.ttlOffsets.length);
     const p = packed(answer);
     // Another client, another case and ID, EDNS or not, DO or not, stale or not, over UDP or TCP.
     const clients = [

@@ -9,12 +9,12 @@ import { MAX_BLOCK_BYTES, SLAB_BYTES, SlabStore, classBytes, sizeClass } from '.
 import { keyEquals, keyHash, keyLength, readKey, writeKey } from '../../src/cache/key.js';
 import { SlotIndex } from '../../src/cache/slots.js';
 import { ManualClock } from '../../src/clock.js';
-import type { Answer } from '../../src/dns/answer.js';
+import { packedAnswerLength, type Answer } from '../../src/dns/answer.js';
 import { runs } from '../helpers/mutations.js';
 
 /**
  * An answer of `len` wire bytes whose content says which it is (`seed`), TTL offsets spread over
- * it. No question (questionEnd 12): the cache keeps every byte, and what it gives back must be them.
+ * it, and no question (questionEnd 12).
  */
 function answer(len: number, seed: number, ttlSec = 60, ttlCount = Math.min(4, Math.floor((len - 12) / 16))): Answer {
   const wire = Buffer.alloc(len);
@@ -23,27 +23,32 @@ function answer(len: number, seed: number, ttlSec = 60, ttlCount = Math.min(4, M
   return { wire, questionEnd: 12, ttlOffsets, ttlSec, rcode: seed & 3, kind: 'positive', cacheable: true };
 }
 
+/** What the cache should keep of an answer (answer.ts, PackedAnswer): flags, counts, records. */
+function packed(a: Answer): Buffer {
+  return Buffer.concat([a.wire.subarray(2, 4), a.wire.subarray(6, 12), a.wire.subarray(a.questionEnd)]);
+}
+
 /** What the cache holds for `key`, read back from its bytes; null when it has no live answer. */
-function storedFor(c: DnsCache, key: string): { wire: Buffer; ttlOffsets: number[]; rcode: number } | null {
+function storedFor(c: DnsCache, key: string): { stored: Buffer; ttlOffsets: number[]; rcode: number } | null {
   const hit = c.get(key);
   if (!hit || hit.failure) return null;
-  const wire = Buffer.from(hit.bytes.subarray(hit.start, hit.start + hit.storedLen));
+  const stored = Buffer.from(hit.bytes.subarray(hit.start, hit.start + hit.storedLen));
   const at = hit.start + hit.storedLen;
   const ttlOffsets = Array.from({ length: hit.ttlCount }, (_, i) => hit.bytes.readUInt16BE(at + 2 * i));
-  return { wire, ttlOffsets, rcode: hit.rcode };
+  return { stored, ttlOffsets, rcode: hit.rcode };
 }
 
 const cost = (key: string, a: Answer | null) =>
-  classBytes(sizeClass(keyLength(key) + (a ? a.wire.length + 2 * a.ttlOffsets.length : 0))) + ENTRY_OVERHEAD_BYTES;
+  classBytes(sizeClass(keyLength(key) + (a ? packedAnswerLength(a) : 0))) + ENTRY_OVERHEAD_BYTES;
 
 describe('slab size classes', () => {
-  it('fit every block size up to the largest, wasting at most a fifth above 128 bytes', () => {
+  it('fit every block size up to the largest: 8-byte steps to 128 bytes, then wasting at most a fifth', () => {
     let last = -1;
     const misfits: number[] = [];
     for (let n = 1; n <= MAX_BLOCK_BYTES; n++) {
       const c = sizeClass(n);
       const size = classBytes(c);
-      if (!(size >= n && (n <= 128 ? size - n < 16 : size <= n * 1.25)) || (c !== last && c !== last + 1)) misfits.push(n);
+      if (!(size >= n && (n <= 128 ? size - n < 8 : size <= n * 1.25)) || (c !== last && c !== last + 1)) misfits.push(n);
       last = c;
     }
     expect(misfits).toEqual([]);
@@ -55,15 +60,17 @@ describe('slab size classes', () => {
 describe('SlabStore', () => {
   it('hands a freed block to the next allocation of its class, and carves new ones otherwise', () => {
     const s = new SlabStore();
-    const a = s.alloc(70);
+    const a = s.alloc(74);
     const b = s.alloc(80);
     expect(b - a).toBe(80); // both in the 80-byte class, side by side
-    s.free(a, 70);
-    expect(s.alloc(65)).toBe(a);
-    expect(s.alloc(70)).toBe(b + 80);
-    expect(s.usedBytes).toBe(3 * 80);
+    expect(s.alloc(72) % SLAB_BYTES).toBe(0); // the 72-byte class carves a slab of its own
+    s.alloc(72);
+    s.free(a, 74);
+    expect(s.alloc(73)).toBe(a);
+    expect(s.alloc(79)).toBe(b + 80);
+    expect(s.usedBytes).toBe(3 * 80 + 2 * 72);
     s.alloc(200);
-    expect(s.reservedBytes).toBe(2 * SLAB_BYTES); // one slab per class in use
+    expect(s.reservedBytes).toBe(3 * SLAB_BYTES); // one slab per class in use
     s.clear();
     expect(s.reservedBytes).toBe(0);
     expect(s.usedBytes).toBe(0);
@@ -124,7 +131,7 @@ describe('DnsCache storage', () => {
     for (let i = 500; i < 10_500; i++) c.storeAnswer(key(i), answer(60 + (i % 5) * 40, i));
     expect(c.reservedBytes).toBe(reserved);
     expect(c.evictions).toBe(10_000);
-    for (let i = 10_000; i < 10_500; i++) expect(storedFor(c, key(i))?.wire.equals(answer(60 + (i % 5) * 40, i).wire)).toBe(true);
+    for (let i = 10_000; i < 10_500; i++) expect(storedFor(c, key(i))?.stored.equals(packed(answer(60 + (i % 5) * 40, i)))).toBe(true);
   });
 
   it('reuses blocks after expiry, and counts no eviction for expired entries removed on lookup', () => {
@@ -147,7 +154,7 @@ describe('DnsCache storage', () => {
     sizes.forEach((n, i) => c.storeAnswer(`k${n}`, answer(n, i, 60, n > 4000 ? 2000 : undefined)));
     sizes.forEach((n, i) => {
       const a = answer(n, i, 60, n > 4000 ? 2000 : undefined);
-      expect(storedFor(c, `k${n}`)).toEqual({ wire: a.wire, ttlOffsets: a.ttlOffsets, rcode: a.rcode });
+      expect(storedFor(c, `k${n}`)).toEqual({ stored: packed(a), ttlOffsets: a.ttlOffsets, rcode: a.rcode });
     });
     c.storeAnswer('huge', answer(65_536, 1));
     expect(c.get('huge')).toBeUndefined();
@@ -241,7 +248,7 @@ describe('DnsCache against a model (property)', () => {
             if (m && m.expires > clock.now()) {
               expect(hit).toBeDefined();
               expect(hit!.failure).toBe(m.a === null);
-              if (m.a) expect(storedFor(c, key)).toEqual({ wire: m.a.wire, ttlOffsets: m.a.ttlOffsets, rcode: m.a.rcode });
+              if (m.a) expect(storedFor(c, key)).toEqual({ stored: packed(m.a), ttlOffsets: m.a.ttlOffsets, rcode: m.a.rcode });
               model.delete(key);
               model.set(key, m); // now the most recently used
             } else {
@@ -266,7 +273,7 @@ describe('DnsCache against a model (property)', () => {
         }
         // Finally every live entry, read back: nothing was overwritten by another's block.
         for (const [key, m] of model) {
-          if (m.a && m.expires > clock.now()) expect(storedFor(c, key)?.wire.equals(m.a.wire)).toBe(true);
+          if (m.a && m.expires > clock.now()) expect(storedFor(c, key)?.stored.equals(packed(m.a))).toBe(true);
         }
       }),
       { numRuns: runs(300) },

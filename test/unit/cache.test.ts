@@ -69,7 +69,8 @@ describe('DnsCache serve-stale', () => {
     expect(c.get('k')).toBeUndefined();
     const stale = c.stale('k')!;
     expect(stale.held).toBe(false);
-    expect(stale.bytes.subarray(stale.start, stale.start + stale.storedLen).toString()).toBe('0123456789abcdef');
+    // Flags and counts (bytes 2-3 and 6-11), then the records (after byte 12): no ID, QDCOUNT or question.
+    expect(stale.bytes.subarray(stale.start, stale.start + stale.storedLen).toString()).toBe('236789abcdef');
     expect(c.holdStale('k', 5)).toBe(true);
     expect(c.stale('k')?.held).toBe(true);
     clock.advance(5_000);
