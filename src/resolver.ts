@@ -1,7 +1,8 @@
 // The transport-free pipeline: query bytes in, reply bytes out (or null: send nothing).
 // Read top to bottom, it is the path of ARCHITECTURE.md "A query's way through":
 //   wire checks → cache → in-flight table → upstream pool → cache store → serve to this client.
-// A cache hit returns synchronously (no promise on the hot path); a miss returns a promise.
+// A cache hit returns synchronously (no promise on the hot path); a miss returns a promise (or,
+// with MaxInflight reached, SERVFAIL at once).
 // Nothing here throws: every failure becomes an rcode or a drop.
 
 import type { Logger } from 'pino';
@@ -115,7 +116,7 @@ export class Resolver {
     return this.miss({ ...q, msg: Buffer.from(q.msg) }, ctx, limit, started, stale !== undefined);
   }
 
-  private async miss(q: Query, ctx: QueryContext, limit: number, started: number, staleAtHand: boolean): Promise<Buffer | null> {
+  private miss(q: Query, ctx: QueryContext, limit: number, started: number, staleAtHand: boolean): HandleResult {
     // One upstream query per key at a time: identical concurrent misses share it.
     let pending = this.inflight.get(q.key);
     const outcome: CacheOutcome = pending ? 'coalesced' : 'miss';
@@ -129,26 +130,50 @@ export class Resolver {
       pending = this.fetch(q); // takes itself out of the table when it settles
       this.inflight.set(q.key, pending);
     }
+    const timerMs = staleAtHand ? this.opts.staleClientTimeoutMs ?? 0 : 0;
+    return this.whenSettled(timerMs > 0 ? this.withinClientTimer(pending, timerMs) : pending, pending, q, ctx, limit, started, outcome);
+  }
+
+  // Two callbacks on the upstream's promise, not an async frame: a miss holds what is made here
+  // while it waits, and V8 keeps every register of a suspended async function (issue 13).
+  private whenSettled(
+    first: Promise<Resolved | null>, pending: Promise<Resolved>, q: Query, ctx: QueryContext, limit: number, started: number, outcome: CacheOutcome,
+  ): Promise<Buffer | null> {
+    return first.then(
+      (resolved) => (resolved === null ? this.timerFired(pending, q, ctx, limit, started, outcome) : this.served(resolved, q, ctx, limit, started, outcome)),
+      (e: unknown) => this.unanswered(e, q, ctx, limit, started, outcome),
+    );
+  }
+
+  /**
+   * RFC 8767 section 5: the client response timer fired first, so this client gets the stale
+   * answer now; the refresh goes on and updates the cache (or, failing, holds the stale answer:
+   * fetch()). Evicted meanwhile, nothing stale is left to give: the client waits for the refresh.
+   */
+  private timerFired(pending: Promise<Resolved>, q: Query, ctx: QueryContext, limit: number, started: number, outcome: CacheOutcome): Buffer | Promise<Buffer | null> {
+    const stale = this.deps.cache?.stale(q.key);
+    if (stale) return this.serveStale(stale, q, ctx, limit, started);
+    return this.whenSettled(pending, pending, q, ctx, limit, started, outcome);
+  }
+
+  /** The upstream's answer to this client. */
+  private served(resolved: Resolved, q: Query, ctx: QueryContext, limit: number, started: number, outcome: CacheOutcome): Buffer {
     try {
-      const timerMs = staleAtHand ? this.opts.staleClientTimeoutMs ?? 0 : 0;
-      let resolved = timerMs > 0 ? await this.withinClientTimer(pending, timerMs) : await pending;
-      if (resolved === null) {
-        // RFC 8767 section 5: this client gets the stale answer now; the refresh goes on and
-        // updates the cache (or, failing, holds the stale answer: fetch()).
-        const stale = this.deps.cache?.stale(q.key);
-        if (stale) return this.serveStale(stale, q, ctx, limit, started);
-        resolved = await pending; // evicted meanwhile: nothing stale left to give
-      }
       const { answer, server } = resolved;
       countRcode(this.deps.stats, answer.rcode);
       this.deps.stats.missLatency.observe(this.deps.clock.now() - started);
       this.logQuery(q, ctx, started, outcome, answer.rcode, server);
       return serveAnswer(answer, q, answer.ttlSec, limit, this.opts.maxUdpSize);
     } catch (e) {
-      const stale = this.deps.cache?.stale(q.key);
-      if (stale) return this.serveStale(stale, q, ctx, limit, started);
-      return this.fail(q, ctx, started, outcome, e);
+      return this.unanswered(e, q, ctx, limit, started, outcome);
     }
+  }
+
+  /** No answer from upstream: the stale one if there is one (RFC 8767), else SERVFAIL. */
+  private unanswered(e: unknown, q: Query, ctx: QueryContext, limit: number, started: number, outcome: CacheOutcome): Buffer {
+    const stale = this.deps.cache?.stale(q.key);
+    if (stale) return this.serveStale(stale, q, ctx, limit, started);
+    return this.fail(q, ctx, started, outcome, e);
   }
 
   /** The refresh's result, or null when the client response timer fires first (RFC 8767 5). */

@@ -139,7 +139,7 @@ export const OPTIONS = {
   },
   CacheMaxMiB: {
     kind: 'int', default: 64, min: 1, max: 65536, unit: 'MiB',
-    doc: 'Most memory the cached answers may take (each entry\'s key and wire bytes, rounded up to a size class at most a quarter larger, plus 64 bytes); the least recently used goes first. Bounds the cache when answers are large, whatever CacheMaxEntries allows.',
+    doc: 'Most memory the cached answers may take (each entry\'s key and packed answer, its records and header fields without the question, rounded up to a size class: 8-byte steps to 128 bytes, then at most a quarter larger; plus 64 bytes); the least recently used goes first. Bounds the cache when answers are large, whatever CacheMaxEntries allows.',
   },
   Prefetch: {
     kind: 'bool', default: true,
