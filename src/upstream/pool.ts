@@ -26,8 +26,7 @@ import { QUERY_PAD_BLOCK } from './tls.js';
 import { ConnectFailedError } from './tcp-connection.js';
 import { DOT_PORT } from '../config/tls.js';
 import type { DnsOverTls } from '../config/types.js';
-// Query IDs from a CSPRNG (RFC 5452 section 9.2).
-import { randomU16 } from '../random.js';
+import { randomU16 } from '../random.js'; // query IDs from a CSPRNG (RFC 5452 section 9.2)
 
 export interface PoolOptions {
   /** no: UDP (TCP on TC=1). yes: TLS only. opportunistic: TLS, else UDP. */
