@@ -1,8 +1,10 @@
 // The transport-free pipeline: query bytes in, reply bytes out (or null: send nothing).
 // Read top to bottom, it is the path of ARCHITECTURE.md "A query's way through":
 //   wire checks → cache → in-flight table → upstream pool → cache store → serve to this client.
-// A cache hit returns synchronously (no promise on the hot path); a miss returns a promise (or,
-// with MaxInflight reached, SERVFAIL at once).
+// A cache hit returns its reply synchronously; a miss returns LATER and its reply goes out
+// through the client's ctx.respond once upstream has answered (or, with MaxInflight reached,
+// SERVFAIL at once). No promise on either path: a miss is an entry of the in-flight table with
+// its waiting clients (Flight, Waiter) and the pool's callbacks (issue 13).
 // Nothing here throws: every failure becomes an rcode or a drop.
 
 import type { Logger } from 'pino';
@@ -25,13 +27,32 @@ export interface QueryContext {
   readonly client: string;
   /** The client's address alone, for AllowFrom=. */
   readonly address: string;
+  /**
+   * The reply to a query that handle() answered LATER: called exactly once, never before
+   * handle() has returned; null sends nothing.
+   */
+  respond(reply: Buffer | null): void;
 }
 
-export type HandleResult = Buffer | null | Promise<Buffer | null>;
+/** handle()'s word that the reply will come through ctx.respond (a miss waiting for upstream). */
+export const LATER: unique symbol = Symbol('reply later');
+
+export type HandleResult = Buffer | null | typeof LATER;
+
+/**
+ * Where one upstream question's outcome goes: exactly one call, never during resolve() itself
+ * (upstream/pool.ts). Callbacks, not a promise: a waiting miss holds what its wait is made of,
+ * and an object with two methods is a tenth of a promise chain's closures, contexts and
+ * reactions (issue 13).
+ */
+export interface ResolveSink {
+  resolved(r: Resolved): void;
+  failed(e: unknown): void;
+}
 
 /** What the pipeline needs from upstream: one answer per question (upstream/pool.ts). */
 export interface Upstream {
-  resolve(q: Query): Promise<Resolved>;
+  resolve(q: Query, sink: ResolveSink): void;
 }
 
 export interface ResolverOptions {
@@ -62,8 +83,56 @@ export interface ResolverDeps {
 
 type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'failure-cached' | 'overloaded' | 'stale';
 
+/** One client waiting for an upstream question: what its reply is made from. */
+class Waiter {
+  /** The next client waiting for the same question. */
+  next: Waiter | null = null;
+  /** Answered already: by the client response timer (RFC 8767 section 5), before the question settled. */
+  answered = false;
+  /** Cancels the client response timer, if one runs. */
+  cancelTimer: (() => void) | null = null;
+
+  constructor(
+    readonly q: Query,
+    readonly ctx: QueryContext,
+    readonly limit: number,
+    readonly started: number,
+    readonly outcome: CacheOutcome,
+  ) {}
+}
+
+/**
+ * One upstream question in flight (an entry of the in-flight table) and the clients waiting
+ * for it, in arrival order: the first is the one that asked, the rest joined it (coalesced).
+ * A prefetch has no client of its own; clients may join it all the same.
+ */
+class Flight implements ResolveSink {
+  first: Waiter | null = null;
+  private last: Waiter | null = null;
+
+  constructor(
+    private readonly resolver: Resolver,
+    readonly q: Query,
+    readonly prefetch: boolean,
+  ) {}
+
+  wait(w: Waiter): void {
+    if (this.last === null) this.first = w;
+    else this.last.next = w;
+    this.last = w;
+  }
+
+  resolved(r: Resolved): void {
+    this.resolver.fetched(this, r);
+  }
+
+  failed(e: unknown): void {
+    this.resolver.fetchFailed(this, e);
+  }
+}
+
 export class Resolver {
-  private readonly inflight = new Map<string, Promise<Resolved>>();
+  private readonly inflight = new Map<string, Flight>();
   /** Prefetches in flight (they are in `inflight` too). */
   private prefetching = 0;
 
@@ -116,81 +185,117 @@ export class Resolver {
     return this.miss({ ...q, msg: Buffer.from(q.msg) }, ctx, limit, started, stale !== undefined);
   }
 
-  private miss(q: Query, ctx: QueryContext, limit: number, started: number, staleAtHand: boolean): HandleResult {
-    // One upstream query per key at a time: identical concurrent misses share it.
-    let pending = this.inflight.get(q.key);
-    const outcome: CacheOutcome = pending ? 'coalesced' : 'miss';
-    if (pending) {
+  private miss(q: Query, ctx: QueryContext, limit: number, started: number, staleAtHand: boolean): Buffer | typeof LATER {
+    // One upstream question per key at a time: identical concurrent misses share it.
+    let flight = this.inflight.get(q.key);
+    const outcome: CacheOutcome = flight ? 'coalesced' : 'miss';
+    if (flight) {
       this.deps.stats.coalesced++;
     } else {
       if (this.inflight.size >= this.opts.maxInflight) {
         this.deps.log.warn({ code: 'VR_ERR_OVERLOADED', inflight: this.inflight.size }, 'too many queries in flight');
         return this.fail(q, ctx, started, 'overloaded', null);
       }
-      pending = this.fetch(q); // takes itself out of the table when it settles
-      this.inflight.set(q.key, pending);
+      flight = this.ask(q, false);
     }
+    const w = new Waiter(q, ctx, limit, started, outcome);
+    flight.wait(w);
     const timerMs = staleAtHand ? this.opts.staleClientTimeoutMs ?? 0 : 0;
-    return this.whenSettled(timerMs > 0 ? this.withinClientTimer(pending, timerMs) : pending, pending, q, ctx, limit, started, outcome);
+    if (timerMs > 0) w.cancelTimer = this.deps.clock.after(timerMs, () => this.timerFired(w));
+    return LATER;
   }
 
-  // Two callbacks on the upstream's promise, not an async frame: a miss holds what is made here
-  // while it waits, and V8 keeps every register of a suspended async function (issue 13).
-  private whenSettled(
-    first: Promise<Resolved | null>, pending: Promise<Resolved>, q: Query, ctx: QueryContext, limit: number, started: number, outcome: CacheOutcome,
-  ): Promise<Buffer | null> {
-    return first.then(
-      (resolved) => (resolved === null ? this.timerFired(pending, q, ctx, limit, started, outcome) : this.served(resolved, q, ctx, limit, started, outcome)),
-      (e: unknown) => this.unanswered(e, q, ctx, limit, started, outcome),
-    );
+  /** A new entry of the in-flight table, asked upstream; it leaves the table when it settles. */
+  private ask(q: Query, prefetch: boolean): Flight {
+    const flight = new Flight(this, q, prefetch);
+    this.inflight.set(q.key, flight);
+    this.deps.upstream.resolve(q, flight);
+    return flight;
+  }
+
+  /**
+   * The upstream answer (Flight's callback): stored, then served to each waiting client. Leaves the in-flight table
+   * first, so a client that comes after this finds the answer in the cache.
+   */
+  fetched(flight: Flight, resolved: Resolved): void {
+    const key = flight.q.key;
+    this.inflight.delete(key);
+    if (flight.prefetch) this.prefetching--;
+    this.deps.cache?.storeAnswer(key, resolved.answer);
+    for (let w = flight.first; w !== null; w = w.next) {
+      if (this.settles(w)) this.respond(w, this.served(resolved, w));
+    }
+  }
+
+  /**
+   * No answer from upstream (Flight's callback). A client's question remembers the failure (RFC 9520), or, with a
+   * stale answer at hand, holds that for serving (RFC 8767); either way upstream is spared for
+   * failureTtlSec. A failed prefetch leaves the cached answer to expire as it would have.
+   */
+  fetchFailed(flight: Flight, e: unknown): void {
+    const key = flight.q.key;
+    this.inflight.delete(key);
+    const cache = this.deps.cache;
+    if (flight.prefetch) {
+      this.prefetching--;
+      const qname = nameToText(flight.q.msg.subarray(12, flight.q.qnameEnd));
+      this.deps.log.debug({ qname, err: (e as Error).message }, 'prefetch failed; the cached answer expires as it would');
+    } else if (cache && !cache.holdStale(key, this.opts.failureTtlSec)) {
+      cache.storeFailure(key, this.opts.failureTtlSec);
+    }
+    for (let w = flight.first; w !== null; w = w.next) {
+      if (this.settles(w)) this.respond(w, this.unanswered(e, w));
+    }
+  }
+
+  /** True once for each waiting client: the first of the question's outcome and its timer. */
+  private settles(w: Waiter): boolean {
+    if (w.answered) return false;
+    w.answered = true;
+    if (w.cancelTimer !== null) w.cancelTimer();
+    return true;
+  }
+
+  /** A late reply out; one client's listener failing does not keep the others from theirs. */
+  private respond(w: Waiter, reply: Buffer | null): void {
+    try {
+      w.ctx.respond(reply);
+    } catch (err) {
+      this.deps.log.error({ err, client: w.ctx.client }, 'reply could not be handed to the listener');
+    }
   }
 
   /**
    * RFC 8767 section 5: the client response timer fired first, so this client gets the stale
    * answer now; the refresh goes on and updates the cache (or, failing, holds the stale answer:
-   * fetch()). Evicted meanwhile, nothing stale is left to give: the client waits for the refresh.
+   * fetchFailed()). Evicted meanwhile, nothing stale is left to give: the client waits for the
+   * refresh.
    */
-  private timerFired(pending: Promise<Resolved>, q: Query, ctx: QueryContext, limit: number, started: number, outcome: CacheOutcome): Buffer | Promise<Buffer | null> {
-    const stale = this.deps.cache?.stale(q.key);
-    if (stale) return this.serveStale(stale, q, ctx, limit, started);
-    return this.whenSettled(pending, pending, q, ctx, limit, started, outcome);
+  private timerFired(w: Waiter): void {
+    w.cancelTimer = null;
+    const stale = this.deps.cache?.stale(w.q.key);
+    if (stale && this.settles(w)) this.respond(w, this.serveStale(stale, w.q, w.ctx, w.limit, w.started));
   }
 
   /** The upstream's answer to this client. */
-  private served(resolved: Resolved, q: Query, ctx: QueryContext, limit: number, started: number, outcome: CacheOutcome): Buffer {
+  private served(resolved: Resolved, w: Waiter): Buffer {
+    const { q, ctx, started } = w;
     try {
       const { answer, server } = resolved;
       countRcode(this.deps.stats, answer.rcode);
       this.deps.stats.missLatency.observe(this.deps.clock.now() - started);
-      this.logQuery(q, ctx, started, outcome, answer.rcode, server);
-      return serveAnswer(answer, q, answer.ttlSec, limit, this.opts.maxUdpSize);
+      this.logQuery(q, ctx, started, w.outcome, answer.rcode, server);
+      return serveAnswer(answer, q, answer.ttlSec, w.limit, this.opts.maxUdpSize);
     } catch (e) {
-      return this.unanswered(e, q, ctx, limit, started, outcome);
+      return this.unanswered(e, w);
     }
   }
 
   /** No answer from upstream: the stale one if there is one (RFC 8767), else SERVFAIL. */
-  private unanswered(e: unknown, q: Query, ctx: QueryContext, limit: number, started: number, outcome: CacheOutcome): Buffer {
-    const stale = this.deps.cache?.stale(q.key);
-    if (stale) return this.serveStale(stale, q, ctx, limit, started);
-    return this.fail(q, ctx, started, outcome, e);
-  }
-
-  /** The refresh's result, or null when the client response timer fires first (RFC 8767 5). */
-  private withinClientTimer(pending: Promise<Resolved>, ms: number): Promise<Resolved | null> {
-    return new Promise((resolve, reject) => {
-      const cancel = this.deps.clock.after(ms, () => resolve(null));
-      pending.then(
-        (r) => {
-          cancel();
-          resolve(r);
-        },
-        (e: unknown) => {
-          cancel();
-          reject(e);
-        },
-      );
-    });
+  private unanswered(e: unknown, w: Waiter): Buffer {
+    const stale = this.deps.cache?.stale(w.q.key);
+    if (stale) return this.serveStale(stale, w.q, w.ctx, w.limit, w.started);
+    return this.fail(w.q, w.ctx, w.started, w.outcome, e);
   }
 
   /** An expired answer, because upstream could not refresh it in time (RFC 8767): TTL 30, EDE 3. */
@@ -212,51 +317,8 @@ export class Resolver {
     if (this.inflight.has(q.key) || this.prefetching >= this.opts.maxInflight * PREFETCH_INFLIGHT_SHARE) return;
     this.deps.stats.prefetches++;
     this.prefetching++;
-    const key = q.key;
     // A copy: the listener reuses the query's bytes once handle() returns.
-    const copy = { ...q, msg: Buffer.from(q.msg) };
-    const pending = this.deps.upstream.resolve(copy).then((resolved) => {
-      this.deps.cache?.storeAnswer(key, resolved.answer);
-      return resolved;
-    });
-    this.inflight.set(key, pending);
-    const done = () => {
-      this.prefetching--;
-      this.inflight.delete(key);
-    };
-    pending.then(done, (e: unknown) => {
-      done();
-      const qname = nameToText(copy.msg.subarray(12, copy.qnameEnd));
-      this.deps.log.debug({ qname, err: (e as Error).message }, 'prefetch failed; the cached answer expires as it would');
-    });
-  }
-
-  /**
-   * Asks upstream and stores what comes back: the answer, or the failure (RFC 9520). Leaves the
-   * in-flight table before its promise settles: the cache has the outcome by then. Not async:
-   * a waiting miss holds what this makes, and two callbacks are about half of an async frame
-   * (issue 13).
-   */
-  private fetch(q: Query): Promise<Resolved> {
-    return this.deps.upstream.resolve(q).then(
-      (resolved) => this.fetched(q, resolved),
-      (e: unknown) => this.fetchFailed(q, e),
-    );
-  }
-
-  private fetched(q: Query, resolved: Resolved): Resolved {
-    this.inflight.delete(q.key);
-    this.deps.cache?.storeAnswer(q.key, resolved.answer);
-    return resolved;
-  }
-
-  private fetchFailed(q: Query, e: unknown): never {
-    this.inflight.delete(q.key);
-    // With a stale answer at hand it is held for serving (RFC 8767) rather than replaced by the
-    // remembered failure (RFC 9520); either way upstream is spared for failureTtlSec.
-    const cache = this.deps.cache;
-    if (cache && !cache.holdStale(q.key, this.opts.failureTtlSec)) cache.storeFailure(q.key, this.opts.failureTtlSec);
-    throw e;
+    this.ask({ ...q, msg: Buffer.from(q.msg) }, true);
   }
 
   private fail(q: Query, ctx: QueryContext, started: number, outcome: CacheOutcome, err: unknown): Buffer {

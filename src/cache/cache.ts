@@ -214,6 +214,7 @@ export class DnsCache {
 
   /** An expired answer's slot while within ServeStaleSec, else NONE. */
   private staleSlot(key: string): number {
+    if (this.staleMs === 0) return NONE; // ServeStaleSec=0: nothing is kept past expiry, no lookup
     const s = this.index.find(key, keyHash(key));
     if (s === NONE || this.storedLen[s] === 0) return NONE;
     const now = this.clock.now();

@@ -113,18 +113,20 @@ export function parseReply(msg: Buffer): Reply {
 
 /**
  * RFC 5452 section 3: a reply is ours only with our ID, QR set, one question, and the question
- * we asked (name compared without regard to ASCII case, type and class exactly). `question` is
- * the question section we sent (name, type, class), as bytes. `exactCase`: the name's letters
- * must also keep the case we sent (draft-vixie-dnsext-dns0x20, RandomizeCase=).
+ * we asked (name compared without regard to ASCII case, type and class exactly). The question
+ * we sent (name, type, class) is `sent[start, end)`: a query of ours is passed whole rather
+ * than sliced, so an exchange keeps no view of its own. `exactCase`: the name's letters must
+ * also keep the case we sent (draft-vixie-dnsext-dns0x20, RandomizeCase=).
  */
-export function replyMatches(reply: Buffer, id: number, question: Buffer, exactCase = false): boolean {
-  if (reply.length < HEADER_LEN + question.length) return false;
+export function replyMatches(reply: Buffer, id: number, sent: Buffer, start: number, end: number, exactCase = false): boolean {
+  const questionLen = end - start;
+  if (reply.length < HEADER_LEN + questionLen) return false;
   if (reply.readUInt16BE(0) !== id || (reply[2]! & F2_QR) === 0) return false;
   if (reply.readUInt16BE(4) !== 1) return false;
-  const nameLen = question.length - 4;
+  const nameLen = questionLen - 4;
   for (let i = 0; i < nameLen; i++) {
     let a = reply[HEADER_LEN + i]!;
-    let b = question[i]!;
+    let b = sent[start + i]!;
     if (exactCase) {
       if (a !== b) return false;
       continue;
@@ -133,5 +135,5 @@ export function replyMatches(reply: Buffer, id: number, question: Buffer, exactC
     if (b >= 0x41 && b <= 0x5a) b |= 0x20;
     if (a !== b) return false;
   }
-  return reply.compare(question, nameLen, question.length, HEADER_LEN + nameLen, HEADER_LEN + question.length) === 0;
+  return reply.compare(sent, start + nameLen, end, HEADER_LEN + nameLen, HEADER_LEN + questionLen) === 0;
 }

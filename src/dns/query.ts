@@ -18,7 +18,7 @@ import {
   RCODE,
   TYPE,
 } from './constants.js';
-import { NameScratch, WireError, lowerKey, type WireFault } from './name.js';
+import { NameScratch, WireError, questionKey, type WireFault } from './name.js';
 import { readRecord } from './record.js';
 
 /**
@@ -115,8 +115,8 @@ export function parseQuery(msg: Buffer): QueryVerdict {
   const f3 = msg[3]!;
   const cd = (f3 & F3_CD) !== 0;
   const dnssecOk = edns !== null && edns.do;
-  const nameKey = lowerKey(msg, HEADER_LEN, qnameEnd);
-  const key = nameKey + String.fromCharCode(qtype, qclass, (dnssecOk ? 1 : 0) | (cd ? 2 : 0));
+  const key = questionKey(msg, HEADER_LEN, qnameEnd, qtype, qclass, (dnssecOk ? 1 : 0) | (cd ? 2 : 0));
+  const nameKey = key.slice(0, key.length - 3);
   return {
     kind: 'ok',
     query: {

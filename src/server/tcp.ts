@@ -11,7 +11,7 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import { MAX_QUERY_LEN } from '../dns/query.js';
 import { FrameDecoder, frame } from '../net/framing.js';
-import type { QueryContext } from '../resolver.js';
+import { LATER, type QueryContext } from '../resolver.js';
 import type { Listener, QueryHandler } from './udp.js';
 
 export interface TcpLimits {
@@ -83,7 +83,6 @@ function evictIdlest(candidates: Set<Conn>, forget: (c: Conn) => void): boolean 
 
 function handleConnection(conn: Conn, handler: QueryHandler, limits: TcpLimits, log: Logger, label: string): void {
   const { sock } = conn;
-  const ctx: QueryContext = { transport: 'tcp', client: `${sock.remoteAddress}:${sock.remotePort}`, address: sock.remoteAddress ?? '' };
   const decoder = new FrameDecoder(MAX_QUERY_LEN);
   let partialSince = 0; // when the bytes of an incomplete message started to arrive
   sock.setNoDelay(true);
@@ -106,6 +105,8 @@ function handleConnection(conn: Conn, handler: QueryHandler, limits: TcpLimits, 
     if (sock.writableLength > MAX_UNREAD_BYTES) sock.destroy(); // a client that never reads
     else if (sock.isPaused() && conn.inProgress < limits.maxPipelined) sock.resume();
   };
+  // One context for the connection: replies may go out in any order (RFC 7766 section 7).
+  const ctx: QueryContext = { transport: 'tcp', client: `${sock.remoteAddress}:${sock.remotePort}`, address: sock.remoteAddress ?? '', respond: reply };
 
   sock.on('data', (chunk: Buffer) => {
     conn.lastActive = performance.now();
@@ -120,14 +121,7 @@ function handleConnection(conn: Conn, handler: QueryHandler, limits: TcpLimits, 
       conn.inProgress++;
       try {
         const result = handler(Buffer.from(msg), ctx);
-        if (result instanceof Promise) {
-          result.then(reply, (err: unknown) => {
-            log.error({ err, listener: label }, 'handler failed');
-            reply(null);
-          });
-        } else {
-          reply(result);
-        }
+        if (result !== LATER) reply(result);
       } catch (err) {
         log.error({ err, listener: label }, 'handler failed');
         reply(null);

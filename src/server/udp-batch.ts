@@ -6,25 +6,59 @@
 //
 // The batch's slots are rewritten by the next batch. A synchronous reply is sent before that;
 // a reply that comes later (a miss) is sent with a copy of its sender's address, taken when
-// the handler returns its promise, and the pipeline copies the query it keeps (resolver.ts).
+// the handler returns LATER, and the pipeline copies the query it keeps (resolver.ts).
 
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { udpServe, type UdpBatchHandle } from '../native/binding.js';
 import { sockaddrAddress, sockaddrPort } from '../net/sockaddr.js';
-import type { QueryContext } from '../resolver.js';
+import { LATER, type QueryContext } from '../resolver.js';
 import type { Listener, QueryHandler } from './udp.js';
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 const errnoName = (errno: number) => ERRNO_NAMES.get(errno) ?? `errno ${String(errno)}`;
 
+/** Replies that come later (misses), sent together at the end of this turn of the loop. */
+class LateReplies {
+  handle: UdpBatchHandle | null = null;
+  // The upstream replies read in one batch settle their clients' queries together, and those
+  // replies then leave in one sendmmsg. The check phase follows the poll phase, so none waits
+  // for I/O.
+  private replies: Buffer[] = [];
+  private addrs: Buffer[] = [];
+
+  constructor(
+    private readonly label: string,
+    private readonly log: Logger,
+  ) {}
+
+  push(reply: Buffer | null, addr: Buffer): void {
+    if (reply === null || this.handle === null) return;
+    if (this.replies.push(reply) === 1) setImmediate(this.flush);
+    this.addrs.push(addr);
+  }
+
+  private readonly flush = (): void => {
+    const out = this.replies;
+    const to = this.addrs;
+    this.replies = [];
+    this.addrs = [];
+    if (this.handle === null) return;
+    const errno = this.handle.sendLater(out, to);
+    if (errno !== 0) this.log.warn({ err: errnoName(errno), listener: this.label }, 'UDP listener error: a reply could not be sent');
+  };
+}
+
 /** The sender of slot `i`, read from the slot while the batch runs, or from a copy after it. */
 class BatchContext implements QueryContext {
   readonly transport = 'udp' as const;
   private text: string | null = null;
+  private detached = false;
   constructor(
+    private readonly late: LateReplies,
     private addrs: Buffer,
     private off: number,
+    private readonly addrBytes: number,
   ) {}
   get address(): string {
     return (this.text ??= sockaddrAddress(this.addrs, this.off));
@@ -32,70 +66,56 @@ class BatchContext implements QueryContext {
   get client(): string {
     return `${this.address}:${sockaddrPort(this.addrs, this.off)}`;
   }
-  /** Moves the sender into memory of its own (the slot is reused); returns that copy. */
-  detach(addrBytes: number): Buffer {
-    const copy = Buffer.from(this.addrs.subarray(this.off, this.off + addrBytes));
-    this.addrs = copy;
-    this.off = 0;
-    return copy;
+  respond(reply: Buffer | null): void {
+    this.late.push(reply, this.detach());
+  }
+  /** Moves the sender into memory of its own (the slot is reused by the next batch); returns it. */
+  detach(): Buffer {
+    if (!this.detached) {
+      this.addrs = Buffer.from(this.addrs.subarray(this.off, this.off + this.addrBytes));
+      this.off = 0;
+      this.detached = true;
+    }
+    return this.addrs;
   }
 }
 
 /** Serves a bound UDP socket's fd in batches; the fd is the helper's from here on (closed on failure too). */
 export function serveUdpBatch(fd: number, label: string, handler: QueryHandler, log: Logger): Listener {
+  // The batch's replies: the helper reads [0, count). Never shortened (V8 would drop and then
+  // allocate its memory again for the next batch); what an earlier, longer batch left above
+  // count is cleared instead, so it keeps no reply alive.
   const replies: Array<Buffer | null> = [];
-  let handle: UdpBatchHandle | null = null;
-  // Replies that come later (misses) wait for the end of this turn of the loop: the upstream
-  // replies read in one batch settle their clients' queries together, and those replies then
-  // leave in one sendmmsg. The check phase follows the poll phase, so none waits for I/O.
-  let late: Buffer[] = [];
-  let lateAddrs: Buffer[] = [];
-  const flushLate = () => {
-    const out = late;
-    const to = lateAddrs;
-    late = [];
-    lateAddrs = [];
-    if (handle === null) return;
-    const errno = handle.sendLater(out, to);
-    if (errno !== 0) log.warn({ err: errnoName(errno), listener: label }, 'UDP listener error: a reply could not be sent');
-  };
-  const sendLater = (reply: Buffer | null, addr: Buffer) => {
-    if (reply === null || handle === null) return;
-    if (late.push(reply) === 1) setImmediate(flushLate);
-    lateAddrs.push(addr);
-  };
-  const handlerFailed = (err: unknown) => log.error({ err, listener: label }, 'handler failed');
-  handle = udpServe(fd, (count, sendErrno) => {
+  let filled = 0;
+  const late = new LateReplies(label, log);
+  const handle = udpServe(fd, (count, sendErrno) => {
     if (sendErrno !== 0) log.warn({ err: errnoName(sendErrno), listener: label }, 'UDP listener error: a reply could not be sent');
-    const h = handle!;
-    const { data, lengths, addrs, slotBytes, addrBytes } = h;
-    replies.length = count;
+    const { data, lengths, addrs, slotBytes, addrBytes } = handle;
+    for (let i = count; i < filled; i++) replies[i] = null;
+    filled = count;
     for (let i = 0; i < count; i++) {
       replies[i] = null;
       const start = i * slotBytes;
-      const ctx = new BatchContext(addrs, i * addrBytes);
+      const ctx = new BatchContext(late, addrs, i * addrBytes, addrBytes);
       try {
         const result = handler(data.subarray(start, start + lengths[i]!), ctx);
-        if (result instanceof Promise) {
-          const addr = ctx.detach(addrBytes);
-          result.then((reply) => sendLater(reply, addr), handlerFailed);
-        } else {
-          replies[i] = result;
-        }
+        // Later: the sender is copied now, while the slot still holds it.
+        if (result === LATER) ctx.detach();
+        else replies[i] = result;
       } catch (err) {
-        handlerFailed(err);
+        log.error({ err, listener: label }, 'handler failed');
       }
     }
     return replies;
   });
-  const h = handle;
+  late.handle = handle;
   return {
     label,
     // The helper closes the fd in libuv's close phase of this loop turn; a timer fires in a
     // later turn, so the port is free when the promise resolves (a reload may bind it again).
     close: () => {
-      h.close();
-      handle = null;
+      handle.close();
+      late.handle = null;
       return new Promise<void>((resolve) => setTimeout(resolve, 0));
     },
   };

@@ -1,10 +1,11 @@
 // UDP listener: datagrams in, the handler's reply out to the sender. No DNS logic here; the
-// socket comes ready-bound from the socket factory. The handler is synchronous for cache hits
-// and returns a promise otherwise. Whatever a datagram contains, nothing escapes this listener.
+// socket comes ready-bound from the socket factory. The handler returns the reply at once (a
+// cache hit) or LATER, and then replies through the context's respond(). Whatever a datagram
+// contains, nothing escapes this listener.
 
 import type dgram from 'node:dgram';
 import type { Logger } from 'pino';
-import type { HandleResult, QueryContext } from '../resolver.js';
+import { LATER, type HandleResult, type QueryContext } from '../resolver.js';
 
 export type QueryHandler = (msg: Buffer, ctx: QueryContext) => HandleResult;
 
@@ -18,32 +19,26 @@ export interface Listener {
 class UdpContext implements QueryContext {
   readonly transport = 'udp' as const;
   constructor(
+    private readonly sock: dgram.Socket,
     readonly address: string,
     private readonly port: number,
   ) {}
   get client(): string {
     return `${this.address}:${this.port}`;
   }
+  // No callback per send: a failed send surfaces as the socket's 'error' event (logged in
+  // serveUdp), and the hot path allocates no closure for it.
+  respond(reply: Buffer | null): void {
+    if (reply) this.sock.send(reply, this.port, this.address);
+  }
 }
 
 export function serveUdp(sock: dgram.Socket, label: string, handler: QueryHandler, log: Logger): Listener {
-  // No callback per send: a failed send surfaces as the socket's 'error' event (logged below),
-  // and the hot path allocates no closure for it.
-  const send = (reply: Buffer | null, port: number, address: string) => {
-    if (reply) sock.send(reply, port, address);
-  };
   sock.on('message', (msg, rinfo) => {
-    const ctx = new UdpContext(rinfo.address, rinfo.port);
+    const ctx = new UdpContext(sock, rinfo.address, rinfo.port);
     try {
       const result = handler(msg, ctx);
-      if (result instanceof Promise) {
-        result.then(
-          (reply) => send(reply, rinfo.port, rinfo.address),
-          (err: unknown) => log.error({ err, listener: label }, 'handler failed'),
-        );
-      } else {
-        send(result, rinfo.port, rinfo.address);
-      }
+      if (result !== LATER) ctx.respond(result);
     } catch (err) {
       log.error({ err, listener: label }, 'handler failed');
     }

@@ -75,7 +75,7 @@ export class Deadlines {
     this.cancelTimer = null;
     this.timerAt = Infinity;
     const now = this.clock.now();
-    // expire() may add or remove entries (it settles a promise; its callbacks run later).
+    // expire() may add or remove entries: the pool's next attempt, started from it, adds one.
     while (this.head !== null && this.head.dueAt <= now) {
       const d = this.head;
       this.remove(d);

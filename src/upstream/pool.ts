@@ -15,12 +15,13 @@ import { parseReply } from '../dns/message.js';
 import { buildAnswer, type Answer, type TtlPolicy } from '../dns/answer.js';
 import { randomizeCase, upstreamQuery } from '../dns/synth.js';
 import type { Query } from '../dns/query.js';
+import type { ResolveSink } from '../resolver.js';
 import type { Clock } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { ServerSelection, UpstreamHealth } from './health.js';
 import type { UpstreamServer } from './server.js';
 import type { TcpExchange } from './tcp.js';
-import type { UdpExchange } from './udp.js';
+import { udpExchangeOnce, type ReplySink, type UdpExchange } from './udp.js';
 import { toUpstreamServer } from './server.js';
 import { QUERY_PAD_BLOCK } from './tls.js';
 import { ConnectFailedError } from './tcp-connection.js';
@@ -79,33 +80,74 @@ export class UpstreamPool {
     private readonly deps: PoolDeps,
   ) {}
 
-  // One async frame per question, and a small one: a waiting miss holds it (V8 keeps every
-  // register of an async function while it waits), so what happens between the awaits is in
-  // plain methods (attempting, answered, failed).
-  async resolve(q: Query): Promise<Resolved> {
-    const deadline = this.deps.clock.now() + this.opts.queryTimeoutMs;
-    const question = q.msg.subarray(HEADER_LEN, q.questionEnd);
-    let last: unknown = null;
-    for (let pass = 0; pass < MAX_PASSES; pass++) {
-      const order = this.deps.health.order(this.opts.serverSelection, this.opts.servers);
-      for (let i = 0; i < order.length; i++) {
-        const server = order[i]!; // an index, not an iterator: a miss holds this frame while it waits
-        const timeoutMs = this.attempting(server, deadline);
-        if (timeoutMs <= 0) break;
-        const started = this.deps.clock.now();
-        try {
-          let raw = await this.ask(server, q, question, timeoutMs);
-          if (raw[2]! & F2_TC) raw = await this.overTcp(server, q, question, timeoutMs - (this.deps.clock.now() - started));
-          return this.answered(server, q, raw, started);
-        } catch (e) {
-          last = e;
-          this.failed(server, e, started);
-        }
-      }
+  /**
+   * Asks the servers `q`; the answer or the failure goes to `sink` (resolver.ts), never before
+   * this returns. A state object and callbacks, not an async frame: a waiting miss holds what
+   * its wait is made of (issue 13), and the loop over passes and servers is next() below.
+   */
+  resolve(q: Query, sink: ResolveSink): void {
+    const a = new Attempts(this, q, sink, this.deps.clock.now() + this.opts.queryTimeoutMs, this.order());
+    if (!this.next(a)) queueMicrotask(() => this.exhausted(a)); // no server to ask at all
+  }
+
+  /**
+   * The attempt's reply (Attempts' callback): over TCP again when truncated, else checked and
+   * handed on; an unusable one fails the attempt.
+   */
+  replied(a: Attempts, raw: Buffer): void {
+    if (raw[2]! & F2_TC) {
+      const left = a.timeoutMs - (this.deps.clock.now() - a.started);
+      settle(this.overTcp(a.server, a.q, question(a.q), left), a);
+      return;
     }
-    throw new ResolverError('VR_ERR_ALL_UPSTREAMS_FAILED', `no upstream answered within ${this.opts.queryTimeoutMs} ms`, {
-      cause: last,
-    });
+    let resolved: Resolved;
+    try {
+      resolved = this.answered(a.server, a.q, raw, a.started);
+    } catch (e) {
+      this.attemptFailed(a, e);
+      return;
+    }
+    a.sink.resolved(resolved);
+  }
+
+  /** The attempt failed (Attempts' callback): counted and logged, and the next server is asked. */
+  attemptFailed(a: Attempts, e: unknown): void {
+    a.last = e;
+    this.failed(a.server, e, a.started);
+    if (!this.next(a)) this.exhausted(a);
+  }
+
+  /**
+   * Starts the next attempt: the next server of this pass, in health order, then a second pass.
+   * False when the passes are done or the question's time is up.
+   */
+  private next(a: Attempts): boolean {
+    for (;;) {
+      if (a.index >= a.servers.length) {
+        if (++a.pass >= MAX_PASSES) return false;
+        a.servers = this.order();
+        a.index = 0;
+        continue;
+      }
+      const server = a.servers[a.index++]!;
+      const timeoutMs = this.attempting(server, a.deadline);
+      if (timeoutMs <= 0) return false;
+      a.server = server;
+      a.started = this.deps.clock.now();
+      a.timeoutMs = timeoutMs;
+      this.ask(a);
+      return true;
+    }
+  }
+
+  private exhausted(a: Attempts): void {
+    a.sink.failed(new ResolverError('VR_ERR_ALL_UPSTREAMS_FAILED', `no upstream answered within ${this.opts.queryTimeoutMs} ms`, {
+      cause: a.last,
+    }));
+  }
+
+  private order(): readonly UpstreamServer[] {
+    return this.deps.health.order(this.opts.serverSelection, this.opts.servers);
   }
 
   /** An attempt at `server` begins, counted: its time, or 0 when the question's time is up. */
@@ -133,13 +175,22 @@ export class UpstreamPool {
   }
 
   /**
-   * The server's reply: over TLS, or over UDP (possibly truncated: resolve() then asks over
-   * TCP). Not async itself: on the common path it is the UDP exchange's own promise.
+   * One attempt: over TLS, else over UDP (the reply may be truncated: replied() then asks over
+   * TCP). The common path, plain UDP, is callbacks all the way; the others are promises.
    */
-  private ask(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
-    return this.opts.dnsOverTls && this.opts.dnsOverTls !== 'no'
-      ? this.overTls(server, q, question, timeoutMs)
-      : this.overUdp(server, q, question, timeoutMs);
+  private ask(a: Attempts): void {
+    const { server, q, timeoutMs } = a;
+    if (this.opts.dnsOverTls && this.opts.dnsOverTls !== 'no') {
+      settle(this.overTls(server, q, question(q), timeoutMs), a);
+      return;
+    }
+    // upstreamQuery copies the question to the same offset: it ends at q.questionEnd there too.
+    const query = upstreamQuery(q, randomU16(), this.opts.ednsUdpSize);
+    if (!this.opts.randomizeCase || (this.sameCaseUntil.get(server.label) ?? 0) > this.deps.clock.now()) {
+      this.deps.udp(server, query, q.questionEnd, timeoutMs, a);
+      return;
+    }
+    settle(this.overUdpRandomCase(server, q, query, timeoutMs), a);
   }
 
   /** The reply over TLS; in opportunistic mode over plain DNS when TLS to this server fails. */
@@ -176,7 +227,8 @@ export class UpstreamPool {
   private async plain(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
     const started = this.deps.clock.now();
     const plain = plainServer(server);
-    const raw = await this.overUdp(plain, q, question, timeoutMs);
+    const query = upstreamQuery(q, randomU16(), this.opts.ednsUdpSize);
+    const raw = await udpExchangeOnce(this.deps.udp, plain, query, q.questionEnd, timeoutMs);
     return raw[2]! & F2_TC ? this.overTcp(plain, q, question, timeoutMs - (this.deps.clock.now() - started), server) : raw;
   }
 
@@ -193,25 +245,17 @@ export class UpstreamPool {
   }
 
   /**
-   * The UDP reply. With RandomizeCase= the name goes out in a random letter case and only a reply
-   * that keeps it counts; a server that answers without keeping it (some load balancers and
-   * old servers lowercase names) is asked again at once in the client's case, and so for
-   * CASE_RETRY_MS, with one warn line. A forger cannot cause that without the ID and port.
+   * RandomizeCase=: the name goes out in a random letter case and only a reply that keeps it
+   * counts; a server that answers without keeping it (some load balancers and old servers
+   * lowercase names) is asked again at once in the client's case, and so for CASE_RETRY_MS,
+   * with one warn line. A forger cannot cause that without the ID and port.
    */
-  private overUdp(server: UpstreamServer, q: Query, question: Buffer, timeoutMs: number): Promise<Buffer> {
-    const query = upstreamQuery(q, randomU16(), this.opts.ednsUdpSize);
-    if (!this.opts.randomizeCase || (this.sameCaseUntil.get(server.label) ?? 0) > this.deps.clock.now()) {
-      return this.deps.udp(server, query, question, timeoutMs);
-    }
-    return this.overUdpRandomCase(server, q, query, question, timeoutMs);
-  }
-
-  private async overUdpRandomCase(server: UpstreamServer, q: Query, query: Buffer, question: Buffer, timeoutMs: number): Promise<Buffer> {
+  private async overUdpRandomCase(server: UpstreamServer, q: Query, query: Buffer, timeoutMs: number): Promise<Buffer> {
     const { clock, log, udp } = this.deps;
-    randomizeCase(query, HEADER_LEN, HEADER_LEN + question.length - 4);
+    randomizeCase(query, HEADER_LEN, q.questionEnd - 4);
     const started = clock.now();
     try {
-      return await udp(server, query, query.subarray(HEADER_LEN, HEADER_LEN + question.length), timeoutMs, true);
+      return await udpExchangeOnce(udp, server, query, q.questionEnd, timeoutMs, true);
     } catch (e) {
       const left = timeoutMs - (clock.now() - started);
       if (!(e instanceof ResolverError) || e.code !== 'VR_ERR_UPSTREAM_CASE') throw e;
@@ -219,7 +263,7 @@ export class UpstreamPool {
       log.warn({ code: e.code, upstream: server.label, err: e.message, retryCaseInSec: CASE_RETRY_MS / 1000 },
         'upstream does not keep the letter case of queries (RandomizeCase=yes): asking it without');
       if (left < 1) throw e;
-      return udp(server, upstreamQuery(q, randomU16(), this.opts.ednsUdpSize), question, left);
+      return udpExchangeOnce(udp, server, upstreamQuery(q, randomU16(), this.opts.ednsUdpSize), q.questionEnd, left);
     }
   }
 
@@ -255,3 +299,48 @@ function failureFor(server: UpstreamServer, rcode: number): UpstreamError {
   return new UpstreamError('VR_ERR_UPSTREAM_REFUSED', server.label, `answered rcode ${rcode}`);
 }
 
+
+/**
+ * One question's way through the servers: where it stands (pass, server, this attempt's start
+ * and time) and the sink its exchange reports to. Its methods hand each outcome to the pool.
+ */
+class Attempts implements ReplySink {
+  pass = 0;
+  index = 0;
+  server!: UpstreamServer;
+  started = 0;
+  timeoutMs = 0;
+  /** The last attempt's failure: the cause in VR_ERR_ALL_UPSTREAMS_FAILED. */
+  last: unknown = null;
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    readonly q: Query,
+    readonly sink: ResolveSink,
+    /** Clock ms when the question's time (queryTimeoutMs) is up. */
+    readonly deadline: number,
+    /** This pass's servers, in health order. */
+    public servers: readonly UpstreamServer[],
+  ) {}
+
+  replied(raw: Buffer): void {
+    this.pool.replied(this, raw);
+  }
+
+  failed(e: unknown): void {
+    this.pool.attemptFailed(this, e);
+  }
+}
+
+/** A promise's outcome to a sink: the paths that are promises (TCP, TLS, RandomizeCase=) end here. */
+function settle(p: Promise<Buffer>, sink: ReplySink): void {
+  p.then(
+    (raw) => sink.replied(raw),
+    (e: unknown) => sink.failed(e as Error),
+  );
+}
+
+/** The question section of the client's query, for the TCP and TLS exchanges. */
+function question(q: Query): Buffer {
+  return q.msg.subarray(HEADER_LEN, q.questionEnd);
+}

@@ -5,8 +5,7 @@
 
 import { isSubdomain, textToKey } from '../dns/name.js';
 import type { Query } from '../dns/query.js';
-import type { Upstream } from '../resolver.js';
-import type { Resolved } from './pool.js';
+import type { ResolveSink, Upstream } from '../resolver.js';
 
 export interface Route {
   readonly domain: string;
@@ -27,8 +26,8 @@ export class UpstreamRouter implements Upstream {
       .map((r) => ({ key: textToKey(r.domain)!, upstream: r.upstream }));
   }
 
-  resolve(q: Query): Promise<Resolved> {
-    return this.upstreamFor(q.nameKey).resolve(q);
+  resolve(q: Query, sink: ResolveSink): void {
+    this.upstreamFor(q.nameKey).resolve(q, sink);
   }
 
   /** The upstream for a lowercase wire name key (query.ts nameKey). */

@@ -154,7 +154,7 @@ export class TcpConnection {
       this.waiting.delete(id);
       clearTimeout(w.timer);
       this.replies++;
-      if (replyMatches(msg, id, w.question)) w.resolve(Buffer.from(msg));
+      if (replyMatches(msg, id, w.question, 0, w.question.length)) w.resolve(Buffer.from(msg));
       else w.reject(new UpstreamError('VR_ERR_UPSTREAM_BAD_REPLY', this.server.label, 'TCP reply does not match our query'));
     }
     this.idleIfUnused();

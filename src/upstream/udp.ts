@@ -5,6 +5,7 @@
 // server with a wrong ID or question (mismatchedReplies). Only a matching reply settles it.
 
 import { UpstreamError } from '../errors.js';
+import { HEADER_LEN } from '../dns/constants.js';
 import { replyMatches } from '../dns/message.js';
 import type { ExchangeSink, SocketFactory, UdpExchangeSocket } from '../net/socket-factory.js';
 import type { Clock } from '../clock.js';
@@ -12,51 +13,69 @@ import { Deadline, Deadlines } from './deadlines.js';
 import type { Stats } from '../stats.js';
 import type { UpstreamServer } from './server.js';
 
+/**
+ * Where an exchange's outcome goes: exactly one call, and never before the call that started
+ * the exchange has returned (a failure known at once is reported on the microtask queue).
+ */
+export interface ReplySink {
+  /** The reply: ours (ID, question: RFC 5452 section 3), and the sink's to keep. */
+  replied(reply: Buffer): void;
+  failed(e: Error): void;
+}
+
 export interface UdpExchange {
   /**
-   * `exactCase`: the query's name has a random letter case (RandomizeCase=), and only a reply
-   * that keeps it counts. Replies from the server that differ in case alone are ignored as
-   * forgeries would be; if no other reply comes, the attempt fails with VR_ERR_UPSTREAM_CASE
-   * (the server does not keep case) rather than a plain timeout.
+   * Sends `query`, whose question ends at `questionEnd`, to `server`; the reply or the failure
+   * goes to `sink`. `exactCase`: the query's name has a random letter case (RandomizeCase=), and
+   * only a reply that keeps it counts. Replies from the server that differ in case alone are
+   * ignored as forgeries would be; if no other reply comes, the attempt fails with
+   * VR_ERR_UPSTREAM_CASE (the server does not keep case) rather than a plain timeout.
    */
-  (server: UpstreamServer, query: Buffer, question: Buffer, timeoutMs: number, exactCase?: boolean): Promise<Buffer>;
+  (server: UpstreamServer, query: Buffer, questionEnd: number, timeoutMs: number, sink: ReplySink, exactCase?: boolean): void;
 }
 
 export function createUdpExchange(factory: SocketFactory, stats: Stats, clock: Clock): UdpExchange {
   const deadlines = new Deadlines(clock);
-  return (server, query, question, timeoutMs, exactCase = false) =>
-    new Promise<Buffer>((resolve, reject) => {
-      const x = new Exchange(server, query.readUInt16BE(0), question, exactCase, timeoutMs, stats, deadlines, resolve, reject);
-      try {
-        x.sock = factory.udpExchange(server.endpoint.family, server.address, server.endpoint.port, query, x);
-      } catch (e) {
-        x.error(e as Error);
-      }
-      if (x.settled) x.sock?.close(); // failed inside udpExchange, before sock was set
-    });
+  return (server, query, questionEnd, timeoutMs, sink, exactCase = false) => {
+    const x = new Exchange(server, query, questionEnd, exactCase, timeoutMs, stats, deadlines, sink);
+    try {
+      x.sock = factory.udpExchange(server.endpoint.family, server.address, server.endpoint.port, query, x);
+    } catch (e) {
+      // Known at once (no socket, the send refused): reported after this call returns, as
+      // every outcome is, so that no caller sees its sink called in the middle of asking.
+      x.cancel();
+      queueMicrotask(() => x.error(e as Error));
+    }
+  };
+}
+
+/** The same exchange as a promise, for the paths that are rare (RandomizeCase=, TLS fallback) or one-off (`vrf-resolver query`). */
+export function udpExchangeOnce(
+  exchange: UdpExchange, server: UpstreamServer, query: Buffer, questionEnd: number, timeoutMs: number, exactCase = false,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => exchange(server, query, questionEnd, timeoutMs, { replied: resolve, failed: reject }, exactCase));
 }
 
 /**
  * One exchange in flight, in one object: its state, its place among the deadlines and the
  * sink the socket reports to (a miss holds this for its whole round trip, so it is kept small:
- * issue 13).
+ * issue 13). The query it keeps is what a reply is matched against.
  */
 class Exchange extends Deadline implements ExchangeSink {
-  settled = false;
+  private settled = false;
   sock: UdpExchangeSocket | null = null;
   /** Replies from the server that differ from the question in letter case alone. */
   private caseOnly = 0;
 
   constructor(
     private readonly server: UpstreamServer,
-    private readonly id: number,
-    private readonly question: Buffer,
+    private readonly query: Buffer,
+    private readonly questionEnd: number,
     private readonly exactCase: boolean,
     private readonly timeoutMs: number,
     private readonly stats: Stats,
     private readonly deadlines: Deadlines,
-    private readonly resolve: (reply: Buffer) => void,
-    private readonly reject: (e: Error) => void,
+    private readonly sink: ReplySink,
   ) {
     super();
     deadlines.add(this, timeoutMs);
@@ -65,33 +84,45 @@ class Exchange extends Deadline implements ExchangeSink {
   // No cap on stray datagrams: giving up would let a flood of forgeries beat the real reply.
   // Each costs a comparison; the attempt's timeout bounds the exchange.
   datagram(msg: Buffer, fromPeer: boolean): void {
+    if (this.settled) return;
+    const { query, questionEnd, exactCase } = this;
+    const id = query.readUInt16BE(0);
     if (!fromPeer) this.stats.spoofedReplies++;
-    else if (!replyMatches(msg, this.id, this.question, this.exactCase)) {
+    else if (!replyMatches(msg, id, query, HEADER_LEN, questionEnd, exactCase)) {
       this.stats.mismatchedReplies++;
-      if (this.exactCase && replyMatches(msg, this.id, this.question)) this.caseOnly++;
+      if (exactCase && replyMatches(msg, id, query, HEADER_LEN, questionEnd)) this.caseOnly++;
+    } else {
+      this.end();
+      // A copy: the factory may reuse msg's memory once we return (the helper's slots).
+      this.sink.replied(Buffer.from(msg));
     }
-    // A copy: the factory may reuse msg's memory once we return (the helper's slots).
-    else this.done(null, Buffer.from(msg));
   }
 
   error(e: Error): void {
-    this.done(networkError(this.server, e));
+    if (this.settled) return;
+    this.end();
+    this.sink.failed(networkError(this.server, e));
   }
 
   expire(): void {
+    if (this.settled) return;
     const { caseOnly, server, timeoutMs } = this;
-    this.done(caseOnly > 0
+    this.end();
+    this.sink.failed(caseOnly > 0
       ? new UpstreamError('VR_ERR_UPSTREAM_CASE', server.label, `${caseOnly} repl${caseOnly === 1 ? 'y' : 'ies'} within ${timeoutMs} ms, none keeping the query's letter case`)
       : new UpstreamError('VR_ERR_UPSTREAM_TIMEOUT', server.label, `no reply within ${timeoutMs} ms`));
   }
 
-  private done(err: Error | null, reply?: Buffer): void {
-    if (this.settled) return;
+  /** Off the deadlines before its error is reported (createUdpExchange: no socket to close). */
+  cancel(): void {
+    this.deadlines.remove(this);
+  }
+
+  /** Settled: off the deadlines, the socket closed, before the sink hears of it. */
+  private end(): void {
     this.settled = true;
     this.deadlines.remove(this);
     this.sock?.close();
-    if (err) this.reject(err);
-    else this.resolve(reply!);
   }
 }
 

@@ -18,6 +18,7 @@ import { ManualClock } from '../../src/clock.js';
 import { newStats } from '../../src/stats.js';
 import { a, cname, query, replyTo, soa, txt } from '../helpers/dns-packets.js';
 import { hostile, runs } from '../helpers/mutations.js';
+import { handled, scriptedUdp } from '../helpers/pipeline.js';
 
 const querySeeds = [
   query('www.example.com'),
@@ -41,7 +42,7 @@ function pipeline(upstreamReply: (sent: Buffer) => Buffer, withCache = true) {
     { attemptTimeoutMs: 50, queryTimeoutMs: 200, ednsUdpSize: 1232, ttl: { minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600 } },
     {
       health: new UpstreamHealth(servers, clock),
-      udp: async (_s, sent) => upstreamReply(sent),
+      udp: scriptedUdp(async (_s, sent) => upstreamReply(sent)),
       tcp: async (_s, sent) => upstreamReply(sent),
       clock,
       log,
@@ -83,9 +84,6 @@ function checkReply(query: Buffer, reply: Buffer, transport: 'udp' | 'tcp'): voi
 /** Types whose RDATA we check or rebuild (dns/writer.ts): dns-packet must decode those. */
 const CHECKED_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15, 16, 17, 18, 21, 26, 28, 33, 36, 39, 46]);
 
-async function settle(r: Buffer | null | Promise<Buffer | null>): Promise<Buffer | null> {
-  return r instanceof Promise ? await r : r;
-}
 
 describe('properties: hostile queries (RFC 1035 4.1, RFC 6891, RFC 9267)', () => {
   it('parseQuery never throws, whatever the bytes', () => {
@@ -102,7 +100,7 @@ describe('properties: hostile queries (RFC 1035 4.1, RFC 6891, RFC 9267)', () =>
     const resolver = pipeline((sent) => replySeeds(sent)[sent[1]! % 4]!);
     await fc.assert(
       fc.asyncProperty(hostile(querySeeds), fc.constantFrom('udp' as const, 'tcp' as const), async (msg, transport) => {
-        const reply = await settle(resolver.handle(msg, { transport, client: 'fuzz' }));
+        const reply = await handled(resolver, msg, transport);
         if (reply === null) {
           // Dropped: unreadable header, oversize, or a response.
           expect(msg.length < 12 || msg.length > 4096 || (msg[2]! & 0x80) !== 0).toBe(true);
@@ -131,7 +129,7 @@ describe('properties: hostile upstream replies (RFC 5452)', () => {
     await fc.assert(
       fc.asyncProperty(hostile([...replySeeds(queries[0]!), ...replySeeds(queries[1]!)]), fc.constantFrom(...queries), async (reply, q) => {
         current = reply;
-        const out = await settle(resolver.handle(q, { transport: 'udp', client: 'fuzz' }));
+        const out = await handled(resolver, q);
         expect(out).not.toBeNull();
         checkReply(q, out!, 'udp');
         cases++;

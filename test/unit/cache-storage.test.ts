@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { DnsCache, ENTRY_OVERHEAD_BYTES } from '../../src/cache/cache.js';
 import { MAX_BLOCK_BYTES, SLAB_BYTES, SlabStore, classBytes, sizeClass } from '../../src/cache/slab.js';
 import { keyEquals, keyHash, keyLength, readKey, writeKey } from '../../src/cache/key.js';
-import { SlotIndex } from '../../src/cache/slots.js';
+import { MAX_SLOTS, SlotIndex } from '../../src/cache/slots.js';
 import { ManualClock } from '../../src/clock.js';
 import { packedAnswerLength, type Answer } from '../../src/dns/answer.js';
 import { runs } from '../helpers/mutations.js';
@@ -119,6 +119,29 @@ describe('SlotIndex', () => {
     }
     for (let i = 0; i < 40; i++) expect(idx.find(`k${i}`, hashOf(i)) !== -1).toBe(i % 2 === 1);
     expect(idx.size).toBe(20);
+  });
+
+  it('tells keys apart whose hashes share the home bucket, the tag (top 8 bits), or both', () => {
+    const names: (string | null)[] = [];
+    let compared = 0;
+    const idx = new SlotIndex(64, (s, key) => {
+      compared++;
+      return names[s] === key;
+    });
+    // Same home bucket (low bits) and tag (top byte), different middles; then another tag.
+    const hashes = [0xab000005, 0xab100005, 0xab200005, 0x12000005, 0x12300405];
+    hashes.forEach((h, i) => (names[idx.insert(h)] = `k${i}`));
+    hashes.forEach((h, i) => expect(names[idx.find(`k${i}`, h)]).toBe(`k${i}`));
+    // A key in none of them: only the full hash decides, so no key comparison at all.
+    compared = 0;
+    expect(idx.find('absent', 0xab300005)).toBe(-1);
+    expect(compared).toBe(0);
+    idx.remove(idx.find('k1', hashes[1]!));
+    hashes.forEach((h, i) => expect(idx.find(`k${i}`, h) !== -1).toBe(i !== 1));
+  });
+
+  it('refuses more slots than a bucket can name', () => {
+    expect(() => new SlotIndex(MAX_SLOTS + 1, () => false)).toThrow(RangeError);
   });
 });
 

@@ -31,8 +31,8 @@ describe('the query it sends', () => {
     expect(d.additionals).toEqual([expect.objectContaining({ type: 'OPT', udpPayloadSize: 1232, flags: 0 })]);
     const reply = Buffer.from(q.msg);
     reply[2]! |= 0x80;
-    expect(replyMatches(reply, 0x1234, q.question)).toBe(true);
-    expect(replyMatches(reply, 0x1235, q.question)).toBe(false);
+    expect(replyMatches(reply, 0x1234, q.question, 0, q.question.length)).toBe(true);
+    expect(replyMatches(reply, 0x1235, q.question, 0, q.question.length)).toBe(false);
   });
 
   it('types: mnemonics in any case, TYPEnnn, nothing else', () => {

@@ -1,8 +1,8 @@
 // The whole pipeline in-process: Resolver + UpstreamPool + cache, with scripted exchange
 // functions in place of sockets and a manual clock. Real sockets come in test/integration.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
-import { Resolver } from '../../src/resolver.js';
+import { LATER, Resolver } from '../../src/resolver.js';
 import { UpstreamPool } from '../../src/upstream/pool.js';
 import { UpstreamHealth } from '../../src/upstream/health.js';
 import { toUpstreamServer, type UpstreamServer } from '../../src/upstream/server.js';
@@ -10,10 +10,10 @@ import { DnsCache } from '../../src/cache/cache.js';
 import { ManualClock } from '../../src/clock.js';
 import { newStats } from '../../src/stats.js';
 import { UpstreamError } from '../../src/errors.js';
-import type { UdpExchange } from '../../src/upstream/udp.js';
 import type { TcpExchange } from '../../src/upstream/tcp.js';
 import packet from 'dns-packet';
 import { a, decode, query, replyTo, txt } from '../helpers/dns-packets.js';
+import { handled, scriptedUdp } from '../helpers/pipeline.js';
 
 type Script = (server: UpstreamServer, q: Buffer) => Buffer | Error | Promise<Buffer | Error>;
 
@@ -27,7 +27,7 @@ function setup(opts: {
     toUpstreamServer({ family: 4, address: `192.0.2.${i + 1}`, port: 53 }),
   );
   const calls: { transport: string; server: string; q: Buffer }[] = [];
-  const wrap = (transport: string, script: Script): UdpExchange & TcpExchange => async (server, q) => {
+  const wrap = (transport: string, script: Script): TcpExchange => async (server, q) => {
     calls.push({ transport, server: server.label, q });
     const r = await script(server, q);
     if (r instanceof Error) throw r;
@@ -37,7 +37,7 @@ function setup(opts: {
     { attemptTimeoutMs: 100, queryTimeoutMs: 1000, ednsUdpSize: 1232, ttl: { minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600 } },
     {
       health: new UpstreamHealth(servers, clock),
-      udp: wrap('udp', opts.udp),
+      udp: scriptedUdp(wrap('udp', opts.udp)),
       tcp: wrap('tcp', opts.tcp ?? (() => new Error('no tcp'))),
       clock,
       log,
@@ -50,7 +50,7 @@ function setup(opts: {
     { cache, upstream: pool, clock, log, stats },
   );
   const ask = async (m: Buffer, transport: 'udp' | 'tcp' = 'udp') => {
-    const out = await resolver.handle(m, { transport, client: '127.0.0.1:5000' });
+    const out = await handled(resolver, m, transport);
     return out === null ? null : decode(out);
   };
   return { clock, stats, calls, resolver, ask, cache };
@@ -75,7 +75,7 @@ describe('pipeline: cache', () => {
   it('serves a hit synchronously (no promise on the hot path)', async () => {
     const t = setup({ udp: answerA('192.0.2.10') });
     await t.ask(query('www.example.com'));
-    const r = t.resolver.handle(query('www.example.com'), { transport: 'udp', client: 'x' });
+    const r = t.resolver.handle(query('www.example.com'), { transport: 'udp', client: 'x', address: '127.0.0.1', respond: () => {} });
     expect(Buffer.isBuffer(r)).toBe(true);
   });
 
@@ -103,6 +103,39 @@ describe('pipeline: cache', () => {
     expect(t.calls).toHaveLength(1);
     expect(replies.map((r) => r!.id)).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
     expect(t.stats.coalesced).toBe(19);
+    expect(t.resolver.inflightCount).toBe(0);
+  });
+
+  it('gives each waiting client its late reply once, after handle() returned, even when another client\'s listener throws', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const t = setup({
+      udp: async (s, q) => {
+        await gate;
+        return answerA('192.0.2.10')(s, q);
+      },
+    });
+    const got: Array<{ id: number; during: boolean }> = [];
+    let inHandle = false;
+    const client = (id: number, fails: boolean) => {
+      const ctx = {
+        transport: 'udp' as const, client: `127.0.0.1:${id}`, address: '127.0.0.1',
+        respond: (reply: Buffer | null) => {
+          got.push({ id: reply!.readUInt16BE(0), during: inHandle });
+          if (fails) throw new Error('listener gone');
+        },
+      };
+      inHandle = true;
+      expect(t.resolver.handle(query('www.example.com', 'A', { id }), ctx)).toBe(LATER);
+      inHandle = false;
+    };
+    client(1, true);
+    client(2, false);
+    client(3, true);
+    release();
+    await vi.waitFor(() => expect(got).toHaveLength(3));
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual([{ id: 1, during: false }, { id: 2, during: false }, { id: 3, during: false }]);
     expect(t.resolver.inflightCount).toBe(0);
   });
 

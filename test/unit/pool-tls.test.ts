@@ -14,6 +14,7 @@ import { TLS_RETRY_MS, UpstreamPool } from '../../src/upstream/pool.js';
 import { toUpstreamServer, type UpstreamServer } from '../../src/upstream/server.js';
 import type { DnsOverTls } from '../../src/config/types.js';
 import { a, decode, query, replyTo } from '../helpers/dns-packets.js';
+import { resolved, scriptedUdp } from '../helpers/pipeline.js';
 
 type Exchange = (s: UpstreamServer, q: Buffer, question: Buffer, timeoutMs: number) => Promise<Buffer>;
 
@@ -23,7 +24,7 @@ function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer |
   const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg as string) });
   const calls: Array<{ via: string; server: string; len: number; timeoutMs?: number }> = [];
   const answer = (q: Buffer) => replyTo(q, { answers: [a(decode(q).questions![0]!.name, '192.0.2.1')] });
-  const udp: Exchange = async (s, q) => {
+  const udp = async (s: UpstreamServer, q: Buffer) => {
     calls.push({ via: 'udp', server: s.label, len: q.length });
     return truncateUdp ? replyTo(q, { tc: true }) : answer(q);
   };
@@ -41,12 +42,12 @@ function setup(mode: DnsOverTls, tls: (s: UpstreamServer, q: Buffer) => Buffer |
   const health = new UpstreamHealth(servers, clock);
   const pool = new UpstreamPool(
     { attemptTimeoutMs: 500, queryTimeoutMs: 1000, ednsUdpSize: 1232, dnsOverTls: mode, ttl: { minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600 } },
-    { health, udp, tcp, tls: tlsx, clock, log, stats: newStats() },
+    { health, udp: scriptedUdp(udp), tcp, tls: tlsx, clock, log, stats: newStats() },
   );
   const resolve = (name: string) => {
     const v = parseQuery(query(name));
     if (v.kind !== 'ok') throw new Error('bad query');
-    return pool.resolve(v.query);
+    return resolved(pool, v.query);
   };
   return { clock, calls, warnings, resolve, answer, health };
 }

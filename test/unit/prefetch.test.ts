@@ -12,6 +12,7 @@ import { DnsCache } from '../../src/cache/cache.js';
 import { ManualClock } from '../../src/clock.js';
 import { newStats } from '../../src/stats.js';
 import { a, decode, query, replyTo } from '../helpers/dns-packets.js';
+import { handled, scriptedUdp } from '../helpers/pipeline.js';
 
 function setup(o: { prefetch?: boolean; fail?: () => boolean } = {}) {
   const clock = new ManualClock();
@@ -28,15 +29,14 @@ function setup(o: { prefetch?: boolean; fail?: () => boolean } = {}) {
   };
   const pool = new UpstreamPool(
     { attemptTimeoutMs: 1000, queryTimeoutMs: 1000, ednsUdpSize: 1232, ttl: { minTtlSec: 0, maxTtlSec: 86400, negativeMaxTtlSec: 3600 } },
-    { health: new UpstreamHealth([toUpstreamServer({ family: 4, address: '192.0.2.53', port: 53 })], clock), udp, tcp: udp, clock, log: pino({ level: 'silent' }), stats },
+    { health: new UpstreamHealth([toUpstreamServer({ family: 4, address: '192.0.2.53', port: 53 })], clock), udp: scriptedUdp(udp), tcp: udp, clock, log: pino({ level: 'silent' }), stats },
   );
   const cache = new DnsCache({ maxEntries: 100, clock });
   const resolver = new Resolver(
     { maxUdpSize: 1232, maxInflight: 100, failureTtlSec: 5, prefetch: o.prefetch ?? true },
     { cache, upstream: pool, clock, log: pino({ level: 'silent' }), stats },
   );
-  const ctx = { transport: 'udp' as const, client: '127.0.0.1:5000', address: '127.0.0.1' };
-  const ask = async (name = 'www.example.test') => decode((await resolver.handle(query(name), ctx))!);
+  const ask = async (name = 'www.example.test') => decode((await handled(resolver, query(name)))!);
   const settle = async () => {
     for (const r of release.splice(0)) r();
     for (let i = 0; i < 20; i++) await Promise.resolve();

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { copyBytes } from '../../src/dns/copy.js';
-import { NameScratch, WireError, nameEnd, readNameKey } from '../../src/dns/name.js';
+import { NameScratch, WireError, lowerKey, nameEnd, questionKey, readNameKey } from '../../src/dns/name.js';
 
 describe('copyBytes', () => {
   it('copies src[start, end) to dst at `at` like Buffer#copy, short runs and long ones', () => {
@@ -60,5 +60,18 @@ describe('NameScratch', () => {
     expect(s.key()).toBe('\x04mail\x07example\x00');
     expect(s.len).toBe(14);
     expect(() => s.read(Buffer.from([0xc0, 0x00]), 0)).toThrow(WireError);
+  });
+});
+
+describe('questionKey', () => {
+  it('is the lowercase name key and the type, class and flag characters, for every type (CAA is 257)', () => {
+    fc.assert(
+      fc.property(wireName, fc.integer({ min: 1, max: 0xffff }), fc.constantFrom(1, 3, 255, 256), fc.integer({ min: 0, max: 3 }), (name, qtype, qclass, flags) => {
+        const lower = Buffer.from(name.map((c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c))).toString('latin1');
+        expect(questionKey(name, 0, name.length, qtype, qclass, flags)).toBe(lower + String.fromCharCode(qtype, qclass, flags));
+        expect(lowerKey(name)).toBe(lower);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -8,7 +8,8 @@ import { newStats } from '../../stats.js';
 import { toUpstreamServer } from '../../upstream/server.js';
 import { createTcpExchange } from '../../upstream/tcp.js';
 import { systemClock } from '../../clock.js';
-import { createUdpExchange } from '../../upstream/udp.js';
+import { createUdpExchange, udpExchangeOnce } from '../../upstream/udp.js';
+import { HEADER_LEN } from '../../dns/constants.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -40,6 +41,6 @@ export function parseListener(label: string): Listener | null {
 export function exchange(factory: SocketFactory, to: Listener, q: StubQuery, timeoutMs: number): Promise<Buffer> {
   const server = toUpstreamServer({ family: to.family, address: to.address, port: to.port });
   return to.transport === 'udp'
-    ? createUdpExchange(factory, newStats(), systemClock)(server, q.msg, q.question, timeoutMs)
+    ? udpExchangeOnce(createUdpExchange(factory, newStats(), systemClock), server, q.msg, HEADER_LEN + q.question.length, timeoutMs)
     : createTcpExchange(factory)(server, q.msg, q.question, timeoutMs);
 }
