@@ -20,6 +20,7 @@ import type { PackedAnswer } from './dns/answer.js';
 import type { Resolved } from './upstream/pool.js';
 import type { Clock } from './clock.js';
 import { countQtype, countRcode, type Stats } from './stats.js';
+import { KeyTable } from './inflight-table.js';
 
 export interface QueryContext {
   readonly transport: Transport;
@@ -132,7 +133,8 @@ class Flight implements ResolveSink {
 }
 
 export class Resolver {
-  private readonly inflight = new Map<string, Flight>();
+  /** The in-flight table, by cache key (inflight-table.ts says why not a Map). */
+  private readonly inflight = new KeyTable<Flight>();
   /** Prefetches in flight (they are in `inflight` too). */
   private prefetching = 0;
 
