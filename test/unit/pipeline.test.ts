@@ -58,6 +58,19 @@ function setup(opts: {
 
 const answerA = (ip: string, ttl = 300): Script => (_s, q) => replyTo(q, { answers: [a(decode(q).questions![0]!.name, ip, ttl)] });
 
+/** An upstream that answers with 192.0.2.10 once release() is called. */
+function gated(): { udp: Script; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  return {
+    udp: async (s, q) => {
+      await gate;
+      return answerA('192.0.2.10')(s, q);
+    },
+    release,
+  };
+}
+
 describe('pipeline: cache', () => {
   it('answers a repeat from the cache, TTL counted down, without asking upstream again', async () => {
     const t = setup({ udp: answerA('192.0.2.10', 300) });
@@ -88,14 +101,8 @@ describe('pipeline: cache', () => {
   });
 
   it('shares one upstream query among identical concurrent misses (in-flight table)', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const t = setup({
-      udp: async (s, q) => {
-        await gate;
-        return answerA('192.0.2.10')(s, q);
-      },
-    });
+    const { udp, release } = gated();
+    const t = setup({ udp });
     const pending = Array.from({ length: 20 }, (_, i) => t.ask(query('www.example.com', 'A', { id: 100 + i })));
     await new Promise((r) => setImmediate(r));
     release();
@@ -107,14 +114,8 @@ describe('pipeline: cache', () => {
   });
 
   it('gives each waiting client its late reply once, after handle() returned, even when another client\'s listener throws', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const t = setup({
-      udp: async (s, q) => {
-        await gate;
-        return answerA('192.0.2.10')(s, q);
-      },
-    });
+    const { udp, release } = gated();
+    const t = setup({ udp });
     const got: Array<{ id: number; during: boolean }> = [];
     let inHandle = false;
     const client = (id: number, fails: boolean) => {
@@ -201,15 +202,8 @@ describe('pipeline: upstream failover (RFC 5452, RFC 7766, RFC 9520)', () => {
   });
 
   it('answers SERVFAIL at once beyond MaxInflight distinct questions', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const t = setup({
-      maxInflight: 2,
-      udp: async (s, q) => {
-        await gate;
-        return answerA('192.0.2.10')(s, q);
-      },
-    });
+    const { udp, release } = gated();
+    const t = setup({ maxInflight: 2, udp });
     const p1 = t.ask(query('one.example.com'));
     const p2 = t.ask(query('two.example.com'));
     const third = await t.ask(query('three.example.com'));
