@@ -62,16 +62,31 @@ function checkRdata(src: Buffer, type: number, start: number, end: number): void
   }
 }
 
+/** Pointers reach offsets below 0x4000 (RFC 1035 4.1.4: 14 bits). */
+const MAX_POINTER = 0x3fff;
+/** Names start at least 2 bytes apart (a label of one byte, or the root after a label). */
+const MAX_TARGETS = (MAX_POINTER + 1) >> 1;
+
 /**
  * Reusable: reset() starts a new message in the same memory, and finish() hands out a copy, so
  * building an answer allocates little besides that copy (issue 13).
+ *
+ * Compression targets are the offsets of every name and name suffix written out in full, kept
+ * in typed arrays and chained by the suffix's length in wire form: a suffix can only equal a
+ * written name of the same length, and only those are compared, byte by byte and without
+ * regard to ASCII case (RFC 1035 4.1.4, RFC 4343). A Map of lowercased suffix strings did the
+ * same with a string, a hash and a table entry per suffix, and a new table per message.
  */
 export class WireWriter {
   private buf: Buffer;
   private len = 0;
-  /** Lowercase wire suffix → offset where it was written (pointers reach 0x3fff at most). */
-  private readonly names = new Map<string, number>();
   private readonly scratch = new NameScratch();
+  /** Per wire length (2 to 255): the last target of that length, -1 for none. */
+  private readonly lastOfLen = new Int32Array(256).fill(-1);
+  /** Per target: its offset here, and the previous target of the same length (-1 for none). */
+  private readonly targetAt = new Int32Array(MAX_TARGETS);
+  private readonly prevOfLen = new Int32Array(MAX_TARGETS);
+  private targets = 0;
 
   /** Every byte up to `length` is written before it is read: the buffer need not be zeroed. */
   constructor(sizeHint = 512) {
@@ -81,7 +96,8 @@ export class WireWriter {
   /** Starts a new message. */
   reset(): void {
     this.len = 0;
-    this.names.clear();
+    this.lastOfLen.fill(-1);
+    this.targets = 0;
   }
 
   get length(): number {
@@ -129,21 +145,58 @@ export class WireWriter {
   nameAt(src: Buffer, off: number, compress: boolean): number {
     const next = this.scratch.read(src, off);
     const wire = this.scratch.bytes;
-    const key = this.scratch.key(); // suffixes of the lowercase name are its tails
+    const total = this.scratch.len;
     let i = 0;
     while (wire[i] !== 0) {
-      const suffix = i === 0 ? key : key.slice(i);
-      const at = compress ? this.names.get(suffix) : undefined;
-      if (at !== undefined) {
+      const at = this.target(wire, i, total - i);
+      if (compress && at >= 0) {
         this.bytes(wire, 0, i);
         this.u16(0xc000 | at);
         return next;
       }
-      if (this.len + i <= 0x3fff && !this.names.has(suffix)) this.names.set(suffix, this.len + i);
+      // Written in full below, from this.len: the suffix at i becomes a target, unless an equal
+      // name is one already (then that earlier one serves).
+      if (at < 0 && this.len + i <= MAX_POINTER && this.targets < MAX_TARGETS) this.addTarget(this.len + i, total - i);
       i += 1 + wire[i]!;
     }
-    this.bytes(wire, 0, this.scratch.len);
+    this.bytes(wire, 0, total);
     return next;
+  }
+
+  /** The offset of a written name equal to wire[i, i + len) (ASCII case aside), or -1. */
+  private target(wire: Buffer, i: number, len: number): number {
+    for (let t = this.lastOfLen[len]!; t >= 0; t = this.prevOfLen[t]!) {
+      if (this.sameName(wire, i, this.targetAt[t]!)) return this.targetAt[t]!;
+    }
+    return -1;
+  }
+
+  private addTarget(at: number, len: number): void {
+    const t = this.targets++;
+    this.targetAt[t] = at;
+    this.prevOfLen[t] = this.lastOfLen[len]!;
+    this.lastOfLen[len] = t;
+  }
+
+  /** Whether the uncompressed name at wire[i] equals the name written at `at` (pointers followed). */
+  private sameName(wire: Buffer, i: number, at: number): boolean {
+    const buf = this.buf;
+    for (;;) {
+      // Our own pointers, each to an earlier offset: the walk ends.
+      while ((buf[at]! & 0xc0) === 0xc0) at = ((buf[at]! & 0x3f) << 8) | buf[at + 1]!;
+      const n = wire[i]!;
+      if (buf[at] !== n) return false;
+      if (n === 0) return true;
+      for (let k = 1; k <= n; k++) {
+        let a = wire[i + k]!;
+        let b = buf[at + k]!;
+        if (a >= 0x41 && a <= 0x5a) a |= 0x20;
+        if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+        if (a !== b) return false;
+      }
+      i += n + 1;
+      at += n + 1;
+    }
   }
 
   /** Copies one record from `src`, rewriting names inside RDATA. Returns the TTL's offset. */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { copyBytes } from '../../src/dns/copy.js';
+import { WireWriter } from '../../src/dns/writer.js';
 import { NameScratch, WireError, lowerKey, nameEnd, questionKey, readNameKey } from '../../src/dns/name.js';
 
 describe('copyBytes', () => {
@@ -70,6 +71,60 @@ describe('questionKey', () => {
         const lower = Buffer.from(name.map((c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c))).toString('latin1');
         expect(questionKey(name, 0, name.length, qtype, qclass, flags)).toBe(lower + String.fromCharCode(qtype, qclass, flags));
         expect(lowerKey(name)).toBe(lower);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('WireWriter name compression (RFC 1035 4.1.4)', () => {
+  // Names from a few labels in random case, so suffixes repeat, sometimes in another case.
+  const label = fc.constantFrom('www', 'WWW', 'example', 'Example', 'com', 'a', 'mail', 'ns1', 'x'.repeat(63));
+  const name = fc.array(label, { maxLength: 4 }).map((ls) => Buffer.from([...ls.flatMap((l) => [l.length, ...Buffer.from(l)]), 0]));
+
+  /** The name at `at` in `msg`, pointers followed, in wire form. */
+  const readBack = (msg: Buffer, at: number): Buffer => {
+    const s = new NameScratch();
+    s.read(msg, at);
+    return Buffer.from(s.bytes.subarray(0, s.len));
+  };
+
+  it('writes every name back, pointing at the first earlier equal suffix whenever one exists', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, fc.boolean()), { minLength: 1, maxLength: 40 }), (names) => {
+        const src = Buffer.concat(names.map(([n]) => n));
+        const w = new WireWriter(16); // small: the buffer grows while names are compared
+        w.reset();
+        w.u16(0); // something before the first name, as a header would be
+        const starts: number[] = [];
+        // The model: lowercase suffixes written in full, and where.
+        const seen = new Map<string, number>();
+        let expected = 2;
+        let off = 0;
+        for (const [n, compress] of names) {
+          starts.push(w.length);
+          const lower = n.toString('latin1').toLowerCase();
+          let i = 0;
+          let pointed = false;
+          while (n[i] !== 0) {
+            const suffix = lower.slice(i);
+            if (compress && seen.has(suffix)) {
+              expected += i + 2;
+              pointed = true;
+              break;
+            }
+            if (!seen.has(suffix) && expected + i <= 0x3fff) seen.set(suffix, expected + i);
+            i += 1 + n[i]!;
+          }
+          if (!pointed) expected += n.length;
+          expect(w.nameAt(src, off, compress)).toBe(off + n.length);
+          off += n.length;
+        }
+        const out = w.finish();
+        expect(out.length).toBe(expected);
+        // Equal without regard to case: a pointer gives the earlier name's spelling (RFC 4343).
+        const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
+        names.forEach(([n], k) => expect(lower(readBack(out, starts[k]!))).toBe(lower(n)));
       }),
       { numRuns: 500 },
     );
