@@ -1,6 +1,9 @@
 // Time is passed in (CoreDNS's `now` "for testing", hickory's insert(query, result, now)):
 // nothing below app.ts reads the clock itself, so cache expiry is tested with a manual clock.
 
+// Imported: the global `performance` is a getter, a call on every read of the clock.
+import { performance } from 'node:perf_hooks';
+
 export interface Clock {
   /** Milliseconds on a monotonic clock: cache lifetimes must not jump with the wall clock. */
   now(): number;

@@ -5,6 +5,7 @@
 // path needs it, and loading it costs about 0.9 MiB of RSS (issue 13, the memory target).
 // Where /dev/urandom cannot be read (a chroot without /dev), node:crypto fills the pool.
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 

@@ -7,6 +7,7 @@
 // its waiting clients (Flight, Waiter) and the pool's callbacks (issue 13).
 // Nothing here throws: every failure becomes an rcode or a drop.
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import type { Logger } from 'pino';
 import { ResolverError } from './errors.js';
 import { RCODE } from './dns/constants.js';

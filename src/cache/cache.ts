@@ -7,6 +7,7 @@
 // entry's lifetime comes from the DNS answer itself (RFC 1035 section 3.2.1, RFC 2308 section
 // 5) and is served decremented.
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { packAnswer, packedAnswerLength, storedLength, type Answer, type PackedAnswer } from '../dns/answer.js';
 import type { Clock } from '../clock.js';
 import { keyEquals, keyHash, keyLength, readKey, writeKey } from './key.js';

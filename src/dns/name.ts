@@ -3,6 +3,7 @@
 // one string. Names are compared and keyed by their uncompressed wire form, lowercased in ASCII
 // only (RFC 4343: case-insensitive for A-Z only), held in a 'latin1' string (one char a byte).
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { MAX_LABEL_LEN, MAX_NAME_LEN } from './constants.js';
 import { copyBytes } from './copy.js';
 

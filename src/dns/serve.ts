@@ -3,6 +3,7 @@
 // encode. servePacked, from the cache's bytes, is the cache-hit path; serveAnswer serves a
 // fresh answer to the clients that waited for it.
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { CLASSIC_UDP_SIZE, F2_RD, F2_TC, F3_AD, F3_CD, HEADER_LEN, MAX_TCP_MESSAGE } from './constants.js';
 import { PACKED_HEADER_LEN, type Answer, type PackedAnswer } from './answer.js';
 import type { Query } from './query.js';

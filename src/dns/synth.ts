@@ -2,6 +2,7 @@
 // the query we send upstream. All built by byte copying from the client's message, so the
 // question goes back exactly as the client wrote it (case included).
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { EDNS_DO, EDNS_OPTION_PADDING, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_CD, F3_RA, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
 import { randomBytes } from '../random.js';
 import type { Edns, Query } from './query.js';

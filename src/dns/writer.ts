@@ -2,6 +2,7 @@
 // compressed against names already written here, never against offsets of the source message,
 // so any subset of records can be kept (RFC 1035 section 4.1.4).
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { TYPE } from './constants.js';
 import { NameScratch, WireError, nameEnd } from './name.js';
 import type { ResourceRecord } from './message.js';

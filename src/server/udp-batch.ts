@@ -8,6 +8,7 @@
 // a reply that comes later (a miss) is sent with a copy of its sender's address, taken when
 // the handler returns LATER, and the pipeline copies the query it keeps (resolver.ts).
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { udpServe, type UdpBatchHandle } from '../native/binding.js';

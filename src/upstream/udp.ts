@@ -4,6 +4,7 @@
 // ones that are not the answer: from another address or port (spoofedReplies), or from the
 // server with a wrong ID or question (mismatchedReplies). Only a matching reply settles it.
 
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { UpstreamError } from '../errors.js';
 import { HEADER_LEN } from '../dns/constants.js';
 import { replyMatches } from '../dns/message.js';
