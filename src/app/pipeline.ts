@@ -87,7 +87,10 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
     return ex;
   };
   for (const s of byLabel.values()) exchangesFor(s.endpoint.device); // fail at build time, not at the first query
-  const udp: UdpExchange = (s, ...rest) => exchangesFor(s.endpoint.device).udp(s, ...rest);
+  // Parameters spelled out, not `...rest`: the UDP exchange is called once per miss, and a rest
+  // parameter is an array made at each call.
+  const udp: UdpExchange = (s, query, questionEnd, timeoutMs, sink, exactCase) =>
+    exchangesFor(s.endpoint.device).udp(s, query, questionEnd, timeoutMs, sink, exactCase);
   const tcp: TcpExchange = (s, ...rest) => exchangesFor(s.endpoint.device).tcp(s, ...rest);
   const tls: TcpExchange = (s, ...rest) => exchangesFor(s.endpoint.device).tls!(s, ...rest);
 
