@@ -7,18 +7,17 @@
 // its waiting clients (Flight, Waiter) and the pool's callbacks (issue 13).
 // Nothing here throws: every failure becomes an rcode or a drop.
 
-import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import type { Logger } from 'pino';
 import { ResolverError } from './errors.js';
 import { RCODE } from './dns/constants.js';
 import { nameToText } from './dns/name.js';
+import { copyOf } from './dns/copy.js';
 import { rcodeName, typeName } from './dns/mnemonics.js';
 import { parseQuery, type Query } from './dns/query.js';
 import { errorForQuery, errorReply } from './dns/synth.js';
 import { replyLimit, serveAnswer, servePacked, type Transport } from './dns/serve.js';
 import type { DnsCache } from './cache/cache.js';
-import type { PackedAnswer } from './dns/answer.js';
-import type { Resolved } from './upstream/pool.js';
+import type { Answer, PackedAnswer } from './dns/answer.js';
 import type { Clock } from './clock.js';
 import { countQtype, countRcode, type Stats } from './stats.js';
 import { KeyTable } from './inflight-table.js';
@@ -48,7 +47,8 @@ export type HandleResult = Buffer | null | typeof LATER;
  * reactions (issue 13).
  */
 export interface ResolveSink {
-  resolved(r: Resolved): void;
+  /** The answer, and the label of the server that gave it (for the query log). */
+  resolved(answer: Answer, server: string): void;
   failed(e: unknown): void;
 }
 
@@ -124,8 +124,8 @@ class Flight implements ResolveSink {
     this.last = w;
   }
 
-  resolved(r: Resolved): void {
-    this.resolver.fetched(this, r);
+  resolved(answer: Answer, server: string): void {
+    this.resolver.fetched(this, answer, server);
   }
 
   failed(e: unknown): void {
@@ -185,7 +185,7 @@ export class Resolver {
     if (stale?.held) return this.serveStale(stale, q, ctx, limit, started);
     // The query's bytes are the listener's only until this call returns (a batched UDP
     // listener reuses them for the next batch): a miss keeps a copy of its own.
-    return this.miss({ ...q, msg: Buffer.from(q.msg) }, ctx, limit, started, stale !== undefined);
+    return this.miss({ ...q, msg: copyOf(q.msg) }, ctx, limit, started, stale !== undefined);
   }
 
   private miss(q: Query, ctx: QueryContext, limit: number, started: number, staleAtHand: boolean): Buffer | typeof LATER {
@@ -220,13 +220,18 @@ export class Resolver {
    * The upstream answer (Flight's callback): stored, then served to each waiting client. Leaves the in-flight table
    * first, so a client that comes after this finds the answer in the cache.
    */
-  fetched(flight: Flight, resolved: Resolved): void {
+  fetched(flight: Flight, answer: Answer, server: string): void {
     const key = flight.q.key;
     this.inflight.delete(key);
     if (flight.prefetch) this.prefetching--;
-    this.deps.cache?.storeAnswer(key, resolved.answer);
+    try {
+      this.deps.cache?.storeAnswer(key, answer);
+    } catch (err) {
+      // A bug, never the reply's bytes (checked before this): logged, and the clients are served.
+      this.deps.log.error({ err }, 'answer could not be cached');
+    }
     for (let w = flight.first; w !== null; w = w.next) {
-      if (this.settles(w)) this.respond(w, this.served(resolved, w));
+      if (this.settles(w)) this.respond(w, this.served(answer, server, w));
     }
   }
 
@@ -281,10 +286,9 @@ export class Resolver {
   }
 
   /** The upstream's answer to this client. */
-  private served(resolved: Resolved, w: Waiter): Buffer {
+  private served(answer: Answer, server: string, w: Waiter): Buffer {
     const { q, ctx, started } = w;
     try {
-      const { answer, server } = resolved;
       countRcode(this.deps.stats, answer.rcode);
       this.deps.stats.missLatency.observe(this.deps.clock.now() - started);
       this.logQuery(q, ctx, started, w.outcome, answer.rcode, server);
@@ -321,7 +325,7 @@ export class Resolver {
     this.deps.stats.prefetches++;
     this.prefetching++;
     // A copy: the listener reuses the query's bytes once handle() returns.
-    this.ask({ ...q, msg: Buffer.from(q.msg) }, true);
+    this.ask({ ...q, msg: copyOf(q.msg) }, true);
   }
 
   private fail(q: Query, ctx: QueryContext, started: number, outcome: CacheOutcome, err: unknown): Buffer {

@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
+
 // Copying a few bytes between buffers without Buffer#copy. For any copy of part of its source,
 // Node's Buffer#copy first makes a Uint8Array view of that part (node:buffer, _copyActual), an
 // object on V8's heap: for the labels of a name, a question or a header, making it costs more
@@ -17,4 +19,15 @@ export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint
     return;
   }
   dst.set(src.subarray(start, end), at);
+}
+
+/**
+ * A copy of `src` in memory of its own (from Node's pool, as Buffer.from takes it). Not
+ * Buffer.from itself: all of Node calls it with every kind of argument, so its property reads
+ * are megamorphic, the largest single builtin in a miss's profile (issue 13).
+ */
+export function copyOf(src: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(src.length);
+  out.set(src);
+  return out;
 }

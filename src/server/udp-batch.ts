@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { udpServe, type UdpBatchHandle } from '../native/binding.js';
 import { sockaddrAddress, sockaddrPort } from '../net/sockaddr.js';
+import { copyBytes } from '../dns/copy.js';
 import { LATER, type QueryContext } from '../resolver.js';
 import type { Listener, QueryHandler } from './udp.js';
 
@@ -73,7 +74,9 @@ class BatchContext implements QueryContext {
   /** Moves the sender into memory of its own (the slot is reused by the next batch); returns it. */
   detach(): Buffer {
     if (!this.detached) {
-      this.addrs = Buffer.from(this.addrs.subarray(this.off, this.off + this.addrBytes));
+      const copy = Buffer.allocUnsafe(this.addrBytes);
+      copyBytes(this.addrs, this.off, this.off + this.addrBytes, copy, 0);
+      this.addrs = copy;
       this.off = 0;
       this.detached = true;
     }

@@ -11,15 +11,20 @@
 
 import type { Clock } from '../clock.js';
 
-/** An entry: the exchange itself (upstream/udp.ts), so that it needs no object of its own. */
-export abstract class Deadline {
+/**
+ * An entry: the exchange itself (upstream/udp.ts), so that it needs no object of its own. An
+ * interface with its fields, not a base class: a subclass's constructor calls super(), a
+ * builtin call per exchange. Implementations start with dueAt 0, prev and next null, queued
+ * false.
+ */
+export interface Deadline {
   /** Clock ms when expire() is due; set by Deadlines.add. */
-  dueAt = 0;
-  prev: Deadline | null = null;
-  next: Deadline | null = null;
-  queued = false;
+  dueAt: number;
+  prev: Deadline | null;
+  next: Deadline | null;
+  queued: boolean;
   /** Called once, when the deadline passes before remove(). */
-  abstract expire(): void;
+  expire(): void;
 }
 
 export class Deadlines {

@@ -55,10 +55,6 @@ export interface PoolDeps {
   readonly stats: Stats;
 }
 
-export interface Resolved {
-  readonly answer: Answer;
-  readonly server: string;
-}
 
 /** Passes over the server list within one query's time (a second pass covers one lost datagram). */
 const MAX_PASSES = 2;
@@ -100,14 +96,14 @@ export class UpstreamPool {
       settle(this.overTcp(a.server, a.q, question(a.q), left), a);
       return;
     }
-    let resolved: Resolved;
+    let answer: Answer;
     try {
-      resolved = this.answered(a.server, a.q, raw, a.started);
+      answer = this.answered(a.server, a.q, raw, a.started);
     } catch (e) {
       this.attemptFailed(a, e);
       return;
     }
-    a.sink.resolved(resolved);
+    a.sink.resolved(answer, a.server.label);
   }
 
   /** The attempt failed (Attempts' callback): counted and logged, and the next server is asked. */
@@ -160,10 +156,10 @@ export class UpstreamPool {
   }
 
   /** The reply checked and turned into the answer; the server's health hears of it. Throws when unusable. */
-  private answered(server: UpstreamServer, q: Query, raw: Buffer, started: number): Resolved {
+  private answered(server: UpstreamServer, q: Query, raw: Buffer, started: number): Answer {
     const answer = this.checked(server, q, raw);
     this.deps.health.success(server, this.deps.clock.now() - started);
-    return { answer, server: server.label };
+    return answer;
   }
 
   /** An attempt failed: counted, the server's health told, one warn line with the stable code. */

@@ -4,13 +4,13 @@
 // ones that are not the answer: from another address or port (spoofedReplies), or from the
 // server with a wrong ID or question (mismatchedReplies). Only a matching reply settles it.
 
-import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 import { UpstreamError } from '../errors.js';
 import { HEADER_LEN } from '../dns/constants.js';
 import { replyMatches } from '../dns/message.js';
+import { copyOf } from '../dns/copy.js';
 import type { ExchangeSink, SocketFactory, UdpExchangeSocket } from '../net/socket-factory.js';
 import type { Clock } from '../clock.js';
-import { Deadline, Deadlines } from './deadlines.js';
+import { Deadlines, type Deadline } from './deadlines.js';
 import type { Stats } from '../stats.js';
 import type { UpstreamServer } from './server.js';
 
@@ -62,7 +62,12 @@ export function udpExchangeOnce(
  * sink the socket reports to (a miss holds this for its whole round trip, so it is kept small:
  * issue 13). The query it keeps is what a reply is matched against.
  */
-class Exchange extends Deadline implements ExchangeSink {
+class Exchange implements Deadline, ExchangeSink {
+  // Its place among the deadlines (deadlines.ts).
+  dueAt = 0;
+  prev: Deadline | null = null;
+  next: Deadline | null = null;
+  queued = false;
   private settled = false;
   sock: UdpExchangeSocket | null = null;
   /** Replies from the server that differ from the question in letter case alone. */
@@ -78,7 +83,6 @@ class Exchange extends Deadline implements ExchangeSink {
     private readonly deadlines: Deadlines,
     private readonly sink: ReplySink,
   ) {
-    super();
     deadlines.add(this, timeoutMs);
   }
 
@@ -95,7 +99,7 @@ class Exchange extends Deadline implements ExchangeSink {
     } else {
       this.end();
       // A copy: the factory may reuse msg's memory once we return (the helper's slots).
-      this.sink.replied(Buffer.from(msg));
+      this.sink.replied(copyOf(msg));
     }
   }
 

@@ -4,7 +4,7 @@
 // once and never while handle() or resolve() is still running.
 import { LATER, type QueryContext, type Resolver, type Upstream } from '../../src/resolver.js';
 import type { Query } from '../../src/dns/query.js';
-import type { Resolved } from '../../src/upstream/pool.js';
+import type { Answer } from '../../src/dns/answer.js';
 import type { UdpExchange } from '../../src/upstream/udp.js';
 import type { UpstreamServer } from '../../src/upstream/server.js';
 
@@ -32,12 +32,12 @@ export function handled(
   });
 }
 
-/** A pool's (or router's) outcome for one question. */
-export function resolved(upstream: Upstream, q: Query): Promise<Resolved> {
+/** A pool's (or router's) outcome for one question: the answer, and the server that gave it. */
+export function resolved(upstream: Upstream, q: Query): Promise<{ answer: Answer; server: string }> {
   return new Promise((resolve, reject) => {
     let returned = false;
     upstream.resolve(q, {
-      resolved: (r) => (returned ? resolve(r) : reject(new Error('resolved during resolve()'))),
+      resolved: (answer, server) => (returned ? resolve({ answer, server }) : reject(new Error('resolved during resolve()'))),
       failed: (e) => reject(returned ? e : new Error('failed during resolve()')),
     });
     returned = true;

@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { Deadline, Deadlines } from '../../src/upstream/deadlines.js';
+import { Deadlines, type Deadline } from '../../src/upstream/deadlines.js';
 
-class Named extends Deadline {
+class Named implements Deadline {
+  dueAt = 0;
+  prev: Deadline | null = null;
+  next: Deadline | null = null;
+  queued = false;
   constructor(
     readonly name: string,
     private readonly log: string[],
-  ) {
-    super();
-  }
-  override expire(): void {
+  ) {}
+  expire(): void {
     this.log.push(this.name);
   }
 }
