@@ -80,7 +80,10 @@ describe('questionKey', () => {
 describe('WireWriter name compression (RFC 1035 4.1.4)', () => {
   // Names from a few labels in random case, so suffixes repeat, sometimes in another case.
   const label = fc.constantFrom('www', 'WWW', 'example', 'Example', 'com', 'a', 'mail', 'ns1', 'x'.repeat(63));
-  const name = fc.array(label, { maxLength: 4 }).map((ls) => Buffer.from([...ls.flatMap((l) => [l.length, ...Buffer.from(l)]), 0]));
+  const name = fc
+    .array(label, { maxLength: 4 })
+    .map((ls) => Buffer.from([...ls.flatMap((l) => [l.length, ...Buffer.from(l)]), 0]))
+    .filter((n) => n.length <= 255); // RFC 1035 2.3.4: four 63-octet labels are too long
 
   /** The name at `at` in `msg`, pointers followed, in wire form. */
   const readBack = (msg: Buffer, at: number): Buffer => {
