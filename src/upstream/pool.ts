@@ -88,7 +88,8 @@ export class UpstreamPool {
 
   /**
    * The attempt's reply (Attempts' callback): over TCP again when truncated, else checked and
-   * handed on; an unusable one fails the attempt.
+   * handed on; an unusable one fails the attempt. `raw` is valid only during the call
+   * (ReplySink): nothing here keeps it.
    */
   replied(a: Attempts, raw: Buffer): void {
     if (raw[2]! & F2_TC) {
@@ -126,10 +127,11 @@ export class UpstreamPool {
         continue;
       }
       const server = a.servers[a.index++]!;
-      const timeoutMs = this.attempting(server, a.deadline);
+      const now = this.deps.clock.now();
+      const timeoutMs = this.attempting(server, a.deadline - now);
       if (timeoutMs <= 0) return false;
       a.server = server;
-      a.started = this.deps.clock.now();
+      a.started = now;
       a.timeoutMs = timeoutMs;
       this.ask(a);
       return true;
@@ -146,9 +148,8 @@ export class UpstreamPool {
     return this.deps.health.order(this.opts.serverSelection, this.opts.servers);
   }
 
-  /** An attempt at `server` begins, counted: its time, or 0 when the question's time is up. */
-  private attempting(server: UpstreamServer, deadline: number): number {
-    const left = deadline - this.deps.clock.now();
+  /** An attempt at `server` begins, counted: its time, or 0 when the question's time is up (`left` ms). */
+  private attempting(server: UpstreamServer, left: number): number {
     if (left <= 0) return 0;
     this.deps.stats.upstreamQueries++;
     this.deps.health.attempt(server);

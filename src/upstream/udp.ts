@@ -19,7 +19,11 @@ import type { UpstreamServer } from './server.js';
  * the exchange has returned (a failure known at once is reported on the microtask queue).
  */
 export interface ReplySink {
-  /** The reply: ours (ID, question: RFC 5452 section 3), and the sink's to keep. */
+  /**
+   * The reply: ours (ID, question: RFC 5452 section 3). Its bytes may be the socket factory's
+   * (the helper's batch memory): valid only during the call, so a sink copies what it keeps.
+   * The pool keeps nothing: it checks the reply and builds the answer from it at once.
+   */
   replied(reply: Buffer): void;
   failed(e: Error): void;
 }
@@ -54,7 +58,10 @@ export function createUdpExchange(factory: SocketFactory, stats: Stats, clock: C
 export function udpExchangeOnce(
   exchange: UdpExchange, server: UpstreamServer, query: Buffer, questionEnd: number, timeoutMs: number, exactCase = false,
 ): Promise<Buffer> {
-  return new Promise((resolve, reject) => exchange(server, query, questionEnd, timeoutMs, { replied: resolve, failed: reject }, exactCase));
+  return new Promise((resolve, reject) => {
+    const sink: ReplySink = { replied: (reply) => resolve(copyOf(reply)), failed: reject };
+    exchange(server, query, questionEnd, timeoutMs, sink, exactCase);
+  });
 }
 
 /**
@@ -98,8 +105,8 @@ class Exchange implements Deadline, ExchangeSink {
       if (exactCase && replyMatches(msg, id, query, HEADER_LEN, questionEnd)) this.caseOnly++;
     } else {
       this.end();
-      // A copy: the factory may reuse msg's memory once we return (the helper's slots).
-      this.sink.replied(copyOf(msg));
+      this.sink.replied(msg); // not a copy: valid during the call, as ReplySink says
+
     }
   }
 
