@@ -20,7 +20,7 @@ import type { DnsCache } from './cache/cache.js';
 import type { Answer, PackedAnswer } from './dns/answer.js';
 import type { Clock } from './clock.js';
 import { countQtype, countRcode, type Stats } from './stats.js';
-import { KeyTable } from './inflight-table.js';
+import { Flight, KeyTable, Waiter, type FlightOwner, type WaitOutcome } from './inflight.js';
 
 export interface QueryContext {
   readonly transport: Transport;
@@ -83,58 +83,10 @@ export interface ResolverDeps {
   readonly stats: Stats;
 }
 
-type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'failure-cached' | 'overloaded' | 'stale';
+type CacheOutcome = WaitOutcome | 'hit' | 'failure-cached' | 'overloaded' | 'stale';
 
-/** One client waiting for an upstream question: what its reply is made from. */
-class Waiter {
-  /** The next client waiting for the same question. */
-  next: Waiter | null = null;
-  /** Answered already: by the client response timer (RFC 8767 section 5), before the question settled. */
-  answered = false;
-  /** Cancels the client response timer, if one runs. */
-  cancelTimer: (() => void) | null = null;
-
-  constructor(
-    readonly q: Query,
-    readonly ctx: QueryContext,
-    readonly limit: number,
-    readonly started: number,
-    readonly outcome: CacheOutcome,
-  ) {}
-}
-
-/**
- * One upstream question in flight (an entry of the in-flight table) and the clients waiting
- * for it, in arrival order: the first is the one that asked, the rest joined it (coalesced).
- * A prefetch has no client of its own; clients may join it all the same.
- */
-class Flight implements ResolveSink {
-  first: Waiter | null = null;
-  private last: Waiter | null = null;
-
-  constructor(
-    private readonly resolver: Resolver,
-    readonly q: Query,
-    readonly prefetch: boolean,
-  ) {}
-
-  wait(w: Waiter): void {
-    if (this.last === null) this.first = w;
-    else this.last.next = w;
-    this.last = w;
-  }
-
-  resolved(answer: Answer, server: string): void {
-    this.resolver.fetched(this, answer, server);
-  }
-
-  failed(e: unknown): void {
-    this.resolver.fetchFailed(this, e);
-  }
-}
-
-export class Resolver {
-  /** The in-flight table, by cache key (inflight-table.ts says why not a Map). */
+export class Resolver implements FlightOwner {
+  /** The in-flight table, by cache key (inflight.ts says why not a Map). */
   private readonly inflight = new KeyTable<Flight>();
   /** Prefetches in flight (they are in `inflight` too). */
   private prefetching = 0;

@@ -1,5 +1,7 @@
-// The in-flight table's storage (resolver.ts): values found by cache key, for the questions
-// waiting on upstream. Open addressing with linear probing and backward-shift deletion, as the
+// The in-flight table (resolver.ts): the questions waiting on upstream, each with the clients
+// waiting for it (Flight, Waiter), found by cache key (KeyTable).
+//
+// KeyTable: open addressing with linear probing and backward-shift deletion, as the
 // cache's index (cache/slots.ts), over arrays that grow with the most entries held at once and
 // never shrink. A Map did the job, but with a hundred entries coming and going at every miss it
 // rebuilt its table again and again (smaller when emptied, larger when filled): tables that
@@ -7,6 +9,66 @@
 // misses (issue 13).
 
 import { keyHash } from './cache/key.js';
+import type { Answer } from './dns/answer.js';
+import type { Query } from './dns/query.js';
+import type { QueryContext, ResolveSink } from './resolver.js';
+
+/** How a waiting client's question went upstream: it asked, or it joined one in flight. */
+export type WaitOutcome = 'miss' | 'coalesced';
+
+/** One client waiting for an upstream question: what its reply is made from. */
+export class Waiter {
+  /** The next client waiting for the same question. */
+  next: Waiter | null = null;
+  /** Answered already: by the client response timer (RFC 8767 section 5), before the question settled. */
+  answered = false;
+  /** Cancels the client response timer, if one runs. */
+  cancelTimer: (() => void) | null = null;
+
+  constructor(
+    readonly q: Query,
+    readonly ctx: QueryContext,
+    readonly limit: number,
+    readonly started: number,
+    readonly outcome: WaitOutcome,
+  ) {}
+}
+
+/** Where a question's outcome goes: the resolver, which stores it and serves the waiting clients. */
+export interface FlightOwner {
+  fetched(flight: Flight, answer: Answer, server: string): void;
+  fetchFailed(flight: Flight, e: unknown): void;
+}
+
+/**
+ * One upstream question in flight (an entry of the in-flight table) and the clients waiting
+ * for it, in arrival order: the first is the one that asked, the rest joined it (coalesced).
+ * A prefetch has no client of its own; clients may join it all the same.
+ */
+export class Flight implements ResolveSink {
+  first: Waiter | null = null;
+  private last: Waiter | null = null;
+
+  constructor(
+    private readonly owner: FlightOwner,
+    readonly q: Query,
+    readonly prefetch: boolean,
+  ) {}
+
+  wait(w: Waiter): void {
+    if (this.last === null) this.first = w;
+    else this.last.next = w;
+    this.last = w;
+  }
+
+  resolved(answer: Answer, server: string): void {
+    this.owner.fetched(this, answer, server);
+  }
+
+  failed(e: unknown): void {
+    this.owner.fetchFailed(this, e);
+  }
+}
 
 /** At most half full: an unsuccessful lookup then reads about 2.5 buckets (Knuth 6.4). */
 const MAX_LOAD = 0.5;

@@ -1,8 +1,8 @@
-// The in-flight table's storage (src/inflight-table.ts) against a Map as the model: any sequence
+// The in-flight table's storage (src/inflight.ts) against a Map as the model: any sequence
 // of sets and deletes, colliding hashes included, leaves the same entries findable.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { KeyTable } from '../../src/inflight-table.js';
+import { KeyTable } from '../../src/inflight.js';
 
 describe('KeyTable', () => {
   it('agrees with a Map through any sequence of sets and deletes, across growth', () => {
