@@ -1,14 +1,14 @@
 // The in-flight table (resolver.ts): the questions waiting on upstream, each with the clients
-// waiting for it (Flight, Waiter), found by cache key (KeyTable).
+// waiting for it (Flight, Waiter), found by cache key (FlightTable).
 //
-// KeyTable: open addressing with linear probing and backward-shift deletion, as the
-// cache's index (cache/slots.ts), over arrays that grow with the most entries held at once and
-// never shrink. A Map did the job, but with a hundred entries coming and going at every miss it
-// rebuilt its table again and again (smaller when emptied, larger when filled): tables that
-// outlived young collections and were promoted into V8's old generation with every burst of
-// misses (issue 13).
+// The table is the cache's own index (cache/slots.ts: open addressing over typed arrays,
+// backward-shift deletion) with one Flight per slot, for at most MaxInflight questions. A Map
+// did the job, but with a hundred entries coming and going at every miss it rebuilt its table
+// again and again (smaller when emptied, larger when filled): tables that outlived young
+// collections and were promoted into V8's old generation with every burst of misses (issue 13).
 
 import { keyHash } from './cache/key.js';
+import { SlotIndex } from './cache/slots.js';
 import type { Answer } from './dns/answer.js';
 import type { Query } from './dns/query.js';
 import type { QueryContext, ResolveSink } from './resolver.js';
@@ -48,6 +48,8 @@ export interface FlightOwner {
 export class Flight implements ResolveSink {
   first: Waiter | null = null;
   private last: Waiter | null = null;
+  /** Its slot in the FlightTable while it is in there. */
+  slot = -1;
 
   constructor(
     private readonly owner: FlightOwner,
@@ -70,95 +72,36 @@ export class Flight implements ResolveSink {
   }
 }
 
-/** At most half full: an unsuccessful lookup then reads about 2.5 buckets (Knuth 6.4). */
-const MAX_LOAD = 0.5;
-const MIN_BUCKETS = 64;
+/** Flights by cache key: at most `capacity` at once (the resolver checks before it adds one). */
+export class FlightTable {
+  private readonly index: SlotIndex;
+  /** By slot; slots are handed out from 0 up, freed ones first, so this grows one at a time. */
+  private readonly flights: Array<Flight | null> = [];
 
-export class KeyTable<T> {
-  private keys: Array<string | null> = [];
-  private values: Array<T | null> = [];
-  private hashes = new Uint32Array(0);
-  private mask = 0;
-  private count = 0;
-
-  constructor() {
-    this.allocate(MIN_BUCKETS);
+  constructor(capacity: number) {
+    this.index = new SlotIndex(capacity, (s, key) => this.flights[s]!.q.key === key);
   }
 
   get size(): number {
-    return this.count;
+    return this.index.size;
   }
 
-  get(key: string): T | undefined {
-    const i = this.find(key, keyHash(key));
-    return i < 0 ? undefined : this.values[i]!;
+  get(key: string): Flight | undefined {
+    const s = this.index.find(key, keyHash(key));
+    return s < 0 ? undefined : this.flights[s]!;
   }
 
-  has(key: string): boolean {
-    return this.find(key, keyHash(key)) >= 0;
+  /** Adds a flight whose key is not in the table; size must be below capacity. */
+  add(flight: Flight): void {
+    const s = this.index.insert(keyHash(flight.q.key));
+    if (s === this.flights.length) this.flights.push(flight);
+    else this.flights[s] = flight;
+    flight.slot = s;
   }
 
-  /** Adds or replaces the value for `key`. */
-  set(key: string, value: T): void {
-    const hash = keyHash(key);
-    const at = this.find(key, hash);
-    if (at >= 0) {
-      this.values[at] = value;
-      return;
-    }
-    if ((this.count + 1) > this.keys.length * MAX_LOAD) this.grow();
-    this.place(key, value, hash);
-    this.count++;
-  }
-
-  delete(key: string): boolean {
-    let i = this.find(key, keyHash(key));
-    if (i < 0) return false;
-    // Shift later entries of the run back over the gap (Knuth 6.4, algorithm R): no tombstones.
-    const { keys, values, hashes, mask } = this;
-    for (let j = (i + 1) & mask; keys[j] !== null; j = (j + 1) & mask) {
-      const home = hashes[j]! & mask;
-      // Move j back to i unless its home lies cyclically in (i, j].
-      if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        keys[i] = keys[j]!;
-        values[i] = values[j]!;
-        hashes[i] = hashes[j]!;
-        i = j;
-      }
-    }
-    keys[i] = null;
-    values[i] = null;
-    this.count--;
-    return true;
-  }
-
-  private find(key: string, hash: number): number {
-    const { keys, hashes, mask } = this;
-    for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const k = keys[i];
-      if (k === null) return -1;
-      if (hashes[i] === hash && k === key) return i;
-    }
-  }
-
-  private place(key: string, value: T, hash: number): void {
-    let i = hash & this.mask;
-    while (this.keys[i] !== null) i = (i + 1) & this.mask;
-    this.keys[i] = key;
-    this.values[i] = value;
-    this.hashes[i] = hash;
-  }
-
-  private grow(): void {
-    const { keys, values, hashes } = this;
-    this.allocate(keys.length * 2);
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== null) this.place(keys[i]!, values[i]!, hashes[i]!);
-  }
-
-  private allocate(buckets: number): void {
-    this.keys = new Array<string | null>(buckets).fill(null);
-    this.values = new Array<T | null>(buckets).fill(null);
-    this.hashes = new Uint32Array(buckets);
-    this.mask = buckets - 1;
+  remove(flight: Flight): void {
+    this.index.remove(flight.slot);
+    this.flights[flight.slot] = null;
+    flight.slot = -1;
   }
 }

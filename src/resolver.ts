@@ -20,7 +20,7 @@ import type { DnsCache } from './cache/cache.js';
 import type { Answer, PackedAnswer } from './dns/answer.js';
 import type { Clock } from './clock.js';
 import { countQtype, countRcode, type Stats } from './stats.js';
-import { Flight, KeyTable, Waiter, type FlightOwner, type WaitOutcome } from './inflight.js';
+import { Flight, FlightTable, Waiter, type FlightOwner, type WaitOutcome } from './inflight.js';
 
 export interface QueryContext {
   readonly transport: Transport;
@@ -86,15 +86,17 @@ export interface ResolverDeps {
 type CacheOutcome = WaitOutcome | 'hit' | 'failure-cached' | 'overloaded' | 'stale';
 
 export class Resolver implements FlightOwner {
-  /** The in-flight table, by cache key (inflight.ts says why not a Map). */
-  private readonly inflight = new KeyTable<Flight>();
+  /** The in-flight table, by cache key, for at most maxInflight questions (inflight.ts). */
+  private readonly inflight: FlightTable;
   /** Prefetches in flight (they are in `inflight` too). */
   private prefetching = 0;
 
   constructor(
     private readonly opts: ResolverOptions,
     private readonly deps: ResolverDeps,
-  ) {}
+  ) {
+    this.inflight = new FlightTable(opts.maxInflight);
+  }
 
   get inflightCount(): number {
     return this.inflight.size;
@@ -163,7 +165,7 @@ export class Resolver implements FlightOwner {
   /** A new entry of the in-flight table, asked upstream; it leaves the table when it settles. */
   private ask(q: Query, prefetch: boolean): Flight {
     const flight = new Flight(this, q, prefetch);
-    this.inflight.set(q.key, flight);
+    this.inflight.add(flight);
     this.deps.upstream.resolve(q, flight);
     return flight;
   }
@@ -174,7 +176,7 @@ export class Resolver implements FlightOwner {
    */
   fetched(flight: Flight, answer: Answer, server: string): void {
     const key = flight.q.key;
-    this.inflight.delete(key);
+    this.inflight.remove(flight);
     if (flight.prefetch) this.prefetching--;
     try {
       this.deps.cache?.storeAnswer(key, answer);
@@ -194,7 +196,7 @@ export class Resolver implements FlightOwner {
    */
   fetchFailed(flight: Flight, e: unknown): void {
     const key = flight.q.key;
-    this.inflight.delete(key);
+    this.inflight.remove(flight);
     const cache = this.deps.cache;
     if (flight.prefetch) {
       this.prefetching--;
@@ -269,11 +271,14 @@ export class Resolver implements FlightOwner {
   /**
    * Refreshes a popular answer before it expires (Unbound's prefetch): in the background, once
    * per key (it joins the in-flight table, so misses for the key share it), and only while
-   * prefetches hold less than PREFETCH_INFLIGHT_SHARE of MaxInflight. A failure leaves the
+   * prefetches hold less than PREFETCH_INFLIGHT_SHARE of MaxInflight and the table has room
+   * (a full table is an overload: clients' misses come first). A failure leaves the
    * cached answer to expire as it would have: no failure is remembered over it.
    */
   private prefetch(q: Query): void {
-    if (this.inflight.has(q.key) || this.prefetching >= this.opts.maxInflight * PREFETCH_INFLIGHT_SHARE) return;
+    const { maxInflight } = this.opts;
+    if (this.inflight.size >= maxInflight || this.prefetching >= maxInflight * PREFETCH_INFLIGHT_SHARE) return;
+    if (this.inflight.get(q.key) !== undefined) return;
     this.deps.stats.prefetches++;
     this.prefetching++;
     // A copy: the listener reuses the query's bytes once handle() returns.

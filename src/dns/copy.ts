@@ -1,9 +1,9 @@
-import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
-
 // Copying a few bytes between buffers without Buffer#copy. For any copy of part of its source,
 // Node's Buffer#copy first makes a Uint8Array view of that part (node:buffer, _copyActual), an
 // object on V8's heap: for the labels of a name, a question or a header, making it costs more
 // than the copy. On a cache miss that was a fifth of the garbage (issue 13).
+
+import { Buffer } from 'node:buffer'; // the global is a getter: each use on the hot path is a call
 
 /**
  * Up to this many bytes are copied one by one; longer runs go through one view and set(). A

@@ -55,7 +55,6 @@ export interface PoolDeps {
   readonly stats: Stats;
 }
 
-
 /** Passes over the server list within one query's time (a second pass covers one lost datagram). */
 const MAX_PASSES = 2;
 
@@ -295,7 +294,6 @@ function failureFor(server: UpstreamServer, rcode: number): UpstreamError {
   if (rcode === RCODE.SERVFAIL) return new UpstreamError('VR_ERR_UPSTREAM_SERVFAIL', server.label, 'answered SERVFAIL');
   return new UpstreamError('VR_ERR_UPSTREAM_REFUSED', server.label, `answered rcode ${rcode}`);
 }
-
 
 /**
  * One question's way through the servers: where it stands (pass, server, this attempt's start

@@ -106,7 +106,6 @@ class Exchange implements Deadline, ExchangeSink {
     } else {
       this.end();
       this.sink.replied(msg); // not a copy: valid during the call, as ReplySink says
-
     }
   }
 

@@ -1,46 +1,50 @@
-// The in-flight table's storage (src/inflight.ts) against a Map as the model: any sequence
-// of sets and deletes, colliding hashes included, leaves the same entries findable.
+// The in-flight table (src/inflight.ts) against a Map as the model: any sequence of adds and
+// removes, up to its capacity, leaves the same flights findable by key, with slots reused.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { KeyTable } from '../../src/inflight.js';
+import { Flight, FlightTable, type FlightOwner } from '../../src/inflight.js';
+import type { Query } from '../../src/dns/query.js';
 
-describe('KeyTable', () => {
-  it('agrees with a Map through any sequence of sets and deletes, across growth', () => {
-    // Few distinct keys, many operations: runs collide, grow, and shift back on delete.
-    const key = fc.integer({ min: 0, max: 300 }).map((n) => `k${n}\u0001\u0001\u0000`);
-    const op = fc.tuple(fc.constantFrom('set', 'set', 'delete'), key, fc.integer());
+const owner: FlightOwner = { fetched: () => {}, fetchFailed: () => {} };
+const keyOf = (n: number) => `\u0003k${n}\u0000\u0001\u0001\u0000`;
+const flight = (n: number) => new Flight(owner, { key: keyOf(n) } as Query, false);
+
+describe('FlightTable', () => {
+  it('agrees with a Map through any sequence of adds and removes, within its capacity', () => {
+    const CAPACITY = 40;
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
-        const t = new KeyTable<number>();
-        const m = new Map<string, number>();
-        for (const [what, k, v] of ops) {
-          if (what === 'set') {
-            t.set(k, v);
-            m.set(k, v);
-          } else {
-            expect(t.delete(k)).toBe(m.delete(k));
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 120 })), { maxLength: 600 }), (ops) => {
+        const t = new FlightTable(CAPACITY);
+        const m = new Map<string, Flight>();
+        for (const [add, n] of ops) {
+          const key = keyOf(n);
+          const held = m.get(key);
+          if (add && held === undefined && m.size < CAPACITY) {
+            const f = flight(n);
+            t.add(f);
+            m.set(key, f);
+          } else if (!add && held !== undefined) {
+            t.remove(held);
+            m.delete(key);
           }
           expect(t.size).toBe(m.size);
         }
-        for (let n = 0; n <= 300; n++) {
-          const k = `k${n}\u0001\u0001\u0000`;
-          expect(t.get(k)).toBe(m.get(k));
-          expect(t.has(k)).toBe(m.has(k));
-        }
+        for (let n = 0; n <= 120; n++) expect(t.get(keyOf(n))).toBe(m.get(keyOf(n)));
       }),
       { numRuns: 200 },
     );
   });
 
-  it('empties back to nothing and fills again', () => {
-    const t = new KeyTable<string>();
+  it('empties and fills again to its capacity, round after round', () => {
+    const t = new FlightTable(1000);
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 1000; i++) t.set(`n${i}`, `v${i}`);
+      const all = Array.from({ length: 1000 }, (_, n) => flight(n));
+      for (const f of all) t.add(f);
       expect(t.size).toBe(1000);
-      expect(t.get('n999')).toBe('v999');
-      for (let i = 0; i < 1000; i++) t.delete(`n${i}`);
+      expect(t.get(keyOf(999))).toBe(all[999]);
+      for (const f of all) t.remove(f);
       expect(t.size).toBe(0);
-      expect(t.get('n0')).toBeUndefined();
+      expect(t.get(keyOf(0))).toBeUndefined();
     }
   });
 });

@@ -14,7 +14,7 @@ import { newStats } from '../../src/stats.js';
 import { a, decode, query, replyTo } from '../helpers/dns-packets.js';
 import { handled, scriptedUdp } from '../helpers/pipeline.js';
 
-function setup(o: { prefetch?: boolean; fail?: () => boolean } = {}) {
+function setup(o: { prefetch?: boolean; fail?: () => boolean; maxInflight?: number } = {}) {
   const clock = new ManualClock();
   const stats = newStats();
   let asked = 0;
@@ -33,7 +33,7 @@ function setup(o: { prefetch?: boolean; fail?: () => boolean } = {}) {
   );
   const cache = new DnsCache({ maxEntries: 100, clock });
   const resolver = new Resolver(
-    { maxUdpSize: 1232, maxInflight: 100, failureTtlSec: 5, prefetch: o.prefetch ?? true },
+    { maxUdpSize: 1232, maxInflight: o.maxInflight ?? 100, failureTtlSec: 5, prefetch: o.prefetch ?? true },
     { cache, upstream: pool, clock, log: pino({ level: 'silent' }), stats },
   );
   const ask = async (name = 'www.example.test') => decode((await handled(resolver, query(name)))!);
@@ -78,6 +78,22 @@ describe('prefetch', () => {
     await off.ask();
     expect(off.asked()).toBe(1);
     expect(off.stats.prefetches).toBe(0);
+  });
+
+  it('no prefetch while the in-flight table is full (MaxInflight): clients\' misses come first', async () => {
+    const t = setup({ maxInflight: 1 });
+    await t.ask();
+    t.clock.advance(50_000);
+    await t.ask();
+    t.clock.advance(41_000);
+    const other = t.ask('other.example.test'); // a miss, held upstream: the table is full
+    await new Promise((r) => setImmediate(r));
+    expect(t.resolver.inflightCount).toBe(1);
+    expect((await t.ask()).answers![0]).toMatchObject({ data: '192.0.2.1', ttl: 9 }); // due, but no room
+    expect(t.stats.prefetches).toBe(0);
+    await t.settle();
+    await other;
+    expect(t.asked()).toBe(2);
   });
 
   it('a failed refresh leaves the cached answer to expire as it would, no remembered failure over it', async () => {
