@@ -29,7 +29,7 @@ void InitNetlink(Napi::Env env, Napi::Object exports);
 // a UDP listener's socket read with recvmmsg and answered with sendmmsg, a batch per JS call.
 void InitUdpBatch(Napi::Env env, Napi::Object exports);
 
-// udp_exchange.cc: udpExchanger(device, onReplies) -> { open(), finish(), close(), ... }, the
+// udp_exchange.cc: udpExchanger(device, onReplies) -> { peer(), open(), finish(), close(), ... }, the
 // sockets of upstream UDP exchanges (one per query, random port), read in batches.
 void InitUdpExchange(Napi::Env env, Napi::Object exports);
 

@@ -13,7 +13,7 @@ constexpr int kUvReadable = UV_READABLE;
 }  // namespace
 
 void PolledFd::MaybeDelete(PolledFd* p) {
-  if (p->pollClosed_ && !p->wrapped_) delete p;
+  if (p->pollClosed_ && p->holders_ == 0) delete p;
 }
 
 // Releases what JavaScript holds: outside any callback into JS (a uv close callback, or Close
@@ -48,6 +48,7 @@ void PolledFd::OnPollClosed(uv_handle_t* handle) {
 void PollClose(PolledFd* p) {
   if (p->closing) return;
   p->closing = true;
+  p->CloseOwned();
   if (p->poll_ != nullptr) {
     uv_poll_stop(p->poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(p->poll_), PolledFd::OnPollClosed);
@@ -74,9 +75,25 @@ void PolledFd::OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* data) {
 
 void PolledFd::Finalize(napi_env env, void* data, void* hint) {
   auto* p = static_cast<PolledFd*>(data);
-  p->wrapped_ = false;
+  p->holders_--;
   PollClose(p);
   MaybeDelete(p);
+}
+
+// A PollMethod function is gone. Nothing to close: the handle's own finalizer does that (a
+// method may outlive its handle, and then finds `closing` set).
+void PolledFd::MethodFinalize(napi_env env, void* data, void* hint) {
+  auto* p = static_cast<PolledFd*>(data);
+  p->holders_--;
+  MaybeDelete(p);
+}
+
+void PollMethod(Napi::Env env, PolledFd* p, Napi::Object handle, const char* name, napi_callback cb) {
+  napi_value fn = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, p, &fn));
+  NAPI_THROW_IF_FAILED_VOID(env, napi_add_finalizer(env, fn, p, PolledFd::MethodFinalize, nullptr, nullptr));
+  p->holders_++;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_set_named_property(env, handle, name, fn));
 }
 
 Napi::Value PolledFd::Call(const std::initializer_list<napi_value>& args) {
@@ -118,7 +135,7 @@ void PollStart(Napi::Env env, PolledFd* p, Napi::Object handle, Napi::Function c
     // No strong reference to the handle is kept: dropping it without close() lets the garbage
     // collector run Finalize, which closes the socket.
     NAPI_THROW_IF_FAILED_VOID(env, napi_wrap(env, handle, p, PolledFd::Finalize, nullptr, nullptr));
-    p->wrapped_ = true;
+    p->holders_++;
     NAPI_THROW_IF_FAILED_VOID(env, napi_type_tag_object(env, handle, tag));
     p->callback_ = Napi::Persistent(callback);
     // The async resource is an object of its own: naming the handle would keep it reachable.

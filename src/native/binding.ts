@@ -132,12 +132,19 @@ export interface UdpExchangerHandle {
   /** 1 when datagram i came from the address and port its exchange's query went to. */
   readonly fromPeer: Uint8Array;
   readonly slotBytes: number;
+  /** What open() sends: its first `length` bytes. */
+  readonly query: Buffer;
   /**
-   * A fresh socket (device set, no bind: the send picks a random port), `query` sent from it
-   * to address:port; returns its fd. Throws NativeSocketError (syscall 'socket',
+   * An id for address:port, kept by the helper (the same id for the same peer again). TypeError
+   * for a bad family, address or port. Callable without `this`, as open and finish are.
+   */
+  peer(family: 4 | 6, address: string, port: number): number;
+  /**
+   * A fresh socket (device set, no bind: the send picks a random port), query[0, length) sent
+   * from it to the peer; returns its fd. Throws NativeSocketError (syscall 'socket',
    * 'setsockopt', 'epoll_ctl' or 'sendto'; nothing left open) or TypeError on bad arguments.
    */
-  open(family: 4 | 6, address: string, port: number, query: Buffer): number;
+  open(peer: number, length: number): number;
   /** Closes an exchange's socket. TypeError for an fd that open() did not return or that is finished. */
   finish(fd: number): void;
   /** Closes every exchange socket and stops reading; onReplies is not called again. Idempotent. */

@@ -6,6 +6,8 @@
 import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeFd, createSocket } from '../../src/native/binding.js';
 import { createNativeSocketFactory } from '../../src/net/native-factory.js';
@@ -15,6 +17,9 @@ import type { ExchangeSink, Family, SocketFactory } from '../../src/net/socket-f
 const LOOPBACK: Record<Family, string> = { 4: '127.0.0.1', 6: '::1' };
 const cleanups: Array<() => void> = [];
 const IGNORE: ExchangeSink = { datagram: () => {}, error: () => {} };
+v8.setFlagsFromString('--expose-gc');
+/** A full garbage collection, on demand (the flag above lets a new context see gc). */
+const collect = vm.runInNewContext('gc') as () => void;
 
 afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
@@ -104,6 +109,20 @@ describe.each(factories)('%s', (_name, make) => {
       server.send('late', client!.port, client!.address);
       await new Promise((r) => setTimeout(r, 100));
       expect(x.got).toHaveLength(1);
+    });
+
+    it('an exchange outlives a full garbage collection (the factory holds what its sockets need)', async () => {
+      const f = make();
+      const server = track(await f.udpListener({ family, address, port: 0 }));
+      let client: { port: number; address: string } | null = null;
+      server.on('message', (_m, rinfo) => { client = rinfo; });
+      const x = exchange(f, server.address().port);
+      await until(() => client !== null);
+      collect();
+      await new Promise((r) => setTimeout(r, 20)); // finalizers run after the collection
+      server.send('after gc', client!.port, client!.address);
+      await until(() => x.got.length === 1);
+      expect(x.got).toEqual([{ text: 'after gc', fromPeer: true }]);
     });
 
     it("no other local socket can bind an upstream exchange's port, not even with SO_REUSEADDR", async () => {

@@ -56,7 +56,7 @@ function removeStale(): void {
 
 /** Compiles the modules under test to plain ESM beside the package (see the header). */
 function transpile(): void {
-  for (const rel of ['errors.ts', 'native/binding.ts', 'net/socket-factory.ts', 'net/plain-factory.ts', 'net/native-factory.ts', 'net/udp-upstream.ts']) {
+  for (const rel of ['errors.ts', 'native/binding.ts', 'net/socket-factory.ts', 'net/plain-factory.ts', 'net/native-factory.ts', 'net/udp-upstream.ts', 'dns/copy.ts']) {
     const out = ts.transpileModule(readFileSync(join(ROOT, 'src', rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     }).outputText;
