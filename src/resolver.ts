@@ -13,7 +13,7 @@ import { RCODE } from './dns/constants.js';
 import { nameToText } from './dns/name.js';
 import { copyOf } from './dns/copy.js';
 import { rcodeName, typeName } from './dns/mnemonics.js';
-import { parseQuery, type Query } from './dns/query.js';
+import { parseQuery, withBytes, type Query } from './dns/query.js';
 import { errorForQuery, errorReply } from './dns/synth.js';
 import { replyLimit, serveAnswer, servePacked, type Transport } from './dns/serve.js';
 import type { DnsCache } from './cache/cache.js';
@@ -139,7 +139,7 @@ export class Resolver implements FlightOwner {
     if (stale?.held) return this.serveStale(stale, q, ctx, limit, started);
     // The query's bytes are the listener's only until this call returns (a batched UDP
     // listener reuses them for the next batch): a miss keeps a copy of its own.
-    return this.miss({ ...q, msg: copyOf(q.msg) }, ctx, limit, started, stale !== undefined);
+    return this.miss(withBytes(q, copyOf(q.msg)), ctx, limit, started, stale !== undefined);
   }
 
   private miss(q: Query, ctx: QueryContext, limit: number, started: number, staleAtHand: boolean): Buffer | typeof LATER {
@@ -282,7 +282,7 @@ export class Resolver implements FlightOwner {
     this.deps.stats.prefetches++;
     this.prefetching++;
     // A copy: the listener reuses the query's bytes once handle() returns.
-    this.ask({ ...q, msg: copyOf(q.msg) }, true);
+    this.ask(withBytes(q, copyOf(q.msg)), true);
   }
 
   private fail(q: Query, ctx: QueryContext, started: number, outcome: CacheOutcome, err: unknown): Buffer {

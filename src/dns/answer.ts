@@ -10,6 +10,7 @@ import { NO_RECORDS, proofsIn, signaturesOver, wildcardZone } from './dnssec.js'
 import { Section, type Reply, type ResourceRecord } from './message.js';
 import { WireWriter } from './writer.js';
 import { copyBytes } from './copy.js';
+import { read32, write16 } from './bytes.js';
 
 export interface TtlPolicy {
   readonly minTtlSec: number;
@@ -76,7 +77,7 @@ export function packAnswer(a: Answer, dest: Buffer, at: number): void {
   copyBytes(wire, 6, HEADER_LEN, dest, at + 2);
   copyBytes(wire, a.questionEnd, wire.length, dest, at + PACKED_HEADER_LEN);
   let p = at + storedLength(a);
-  for (let i = 0; i < ttlOffsets.length; i++) p = dest.writeUInt16BE(ttlOffsets[i]!, p);
+  for (let i = 0; i < ttlOffsets.length; i++) p = write16(dest, p, ttlOffsets[i]!);
 }
 
 /** Every answer is written here, one at a time (buildAnswer runs to its end without yielding). */
@@ -200,7 +201,7 @@ function build(reply: Reply, dnssecOk: boolean, policy: TtlPolicy): Answer {
   let ttl = Infinity;
   for (const r of kept) ttl = Math.min(ttl, r.ttl);
   for (const r of authorityKept) if (r !== soa) ttl = Math.min(ttl, r.ttl);
-  if (soa) ttl = Math.min(ttl, soa.ttl, msg.readUInt32BE(soa.rdataOff + soa.rdlen - 4));
+  if (soa) ttl = Math.min(ttl, soa.ttl, read32(msg, soa.rdataOff + soa.rdlen - 4));
   if (ttl === Infinity) ttl = 0;
   const maxTtl = kind === 'negative' ? Math.min(policy.maxTtlSec, policy.negativeMaxTtlSec) : policy.maxTtlSec;
   const ttlSec = Math.min(Math.max(ttl, policy.minTtlSec), maxTtl);

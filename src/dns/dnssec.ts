@@ -8,6 +8,7 @@
 import { TYPE } from './constants.js';
 import { WireError, isSubdomain, labelCount, readNameKey } from './name.js';
 import type { ResourceRecord } from './message.js';
+import { read16 } from './bytes.js';
 
 /** RRSIG RDATA up to the signer's name: type covered, algorithm, labels, TTL, times, key tag (RFC 4034 3.1). */
 const RRSIG_FIXED = 18;
@@ -17,7 +18,7 @@ const RRSIG_LABELS = 3;
 /** Type Covered of an RRSIG (RFC 4034 3.1.1). Throws WireError when the RDATA is too short for one. */
 export function coveredType(msg: Buffer, sig: ResourceRecord): number {
   if (sig.rdlen < RRSIG_FIXED + 1) throw new WireError('rdata-shape');
-  return msg.readUInt16BE(sig.rdataOff);
+  return read16(msg, sig.rdataOff);
 }
 
 /** No records: what signaturesOver finds in a reply without RRSIGs. Never added to. */

@@ -6,6 +6,7 @@
 import { EDNS_DO, F2_QR, F3_RCODE_MASK, HEADER_LEN, TYPE } from './constants.js';
 import { NameScratch, WireError } from './name.js';
 import { readRecord } from './record.js';
+import { read16 } from './bytes.js';
 
 export const Section = { Answer: 0, Authority: 1, Additional: 2 } as const;
 export type Section = (typeof Section)[keyof typeof Section];
@@ -57,15 +58,15 @@ const names = new NameScratch();
 /** Parses a reply that should answer a single question. Throws WireError when malformed. */
 export function parseReply(msg: Buffer): Reply {
   if (msg.length < HEADER_LEN) throw new WireError('short-header');
-  if (msg.readUInt16BE(4) !== 1) throw new WireError('qdcount');
-  const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)] as const;
+  if (read16(msg, 4) !== 1) throw new WireError('qdcount');
+  const counts = [read16(msg, 6), read16(msg, 8), read16(msg, 10)] as const;
   if (counts[0] + counts[1] + counts[2] > MAX_RECORDS) throw new WireError('truncated');
 
   const qnameNext = names.read(msg, HEADER_LEN);
   const qnameKey = names.key();
   if (qnameNext + 4 > msg.length) throw new WireError('truncated');
-  const qtype = msg.readUInt16BE(qnameNext);
-  const qclass = msg.readUInt16BE(qnameNext + 2);
+  const qtype = read16(msg, qnameNext);
+  const qclass = read16(msg, qnameNext + 2);
   let pos = qnameNext + 4;
   const questionEnd = pos;
 
@@ -98,7 +99,7 @@ export function parseReply(msg: Buffer): Reply {
   const flags3 = msg[3]!;
   return {
     msg,
-    id: msg.readUInt16BE(0),
+    id: read16(msg, 0),
     flags2: msg[2]!,
     flags3,
     rcode: ((opt?.extRcode ?? 0) << 4) | (flags3 & F3_RCODE_MASK),
@@ -121,8 +122,8 @@ export function parseReply(msg: Buffer): Reply {
 export function replyMatches(reply: Buffer, id: number, sent: Buffer, start: number, end: number, exactCase = false): boolean {
   const questionLen = end - start;
   if (reply.length < HEADER_LEN + questionLen) return false;
-  if (reply.readUInt16BE(0) !== id || (reply[2]! & F2_QR) === 0) return false;
-  if (reply.readUInt16BE(4) !== 1) return false;
+  if (read16(reply, 0) !== id || (reply[2]! & F2_QR) === 0) return false;
+  if (read16(reply, 4) !== 1) return false;
   const nameLen = questionLen - 4;
   for (let i = 0; i < nameLen; i++) {
     let a = reply[HEADER_LEN + i]!;
@@ -135,5 +136,7 @@ export function replyMatches(reply: Buffer, id: number, sent: Buffer, start: num
     if (b >= 0x41 && b <= 0x5a) b |= 0x20;
     if (a !== b) return false;
   }
-  return reply.compare(sent, start + nameLen, end, HEADER_LEN + nameLen, HEADER_LEN + questionLen) === 0;
+  // Type and class, exactly: four bytes compared here, not by Buffer#compare, a native call.
+  for (let i = nameLen; i < questionLen; i++) if (reply[HEADER_LEN + i] !== sent[start + i]) return false;
+  return true;
 }

@@ -20,6 +20,7 @@ import {
 } from './constants.js';
 import { NameScratch, WireError, questionKey, type WireFault } from './name.js';
 import { readRecord } from './record.js';
+import { read16 } from './bytes.js';
 
 /**
  * Queries larger than this are dropped unread. A query is one question plus an OPT record with
@@ -81,7 +82,7 @@ export function parseQuery(msg: Buffer): QueryVerdict {
   const f2 = msg[2]!;
   // Never answer a response: two resolvers answering each other's answers loop forever.
   if (f2 & F2_QR) return drop('qr-set');
-  const qdcount = msg.readUInt16BE(4);
+  const qdcount = read16(msg, 4);
   const questionEnd = qdcount === 1 ? scanQuestion(msg) : -1;
 
   // RFC 1035 section 4.1.1: NOTIMP for kinds of query we do not support (NOTIFY, UPDATE...).
@@ -90,11 +91,11 @@ export function parseQuery(msg: Buffer): QueryVerdict {
   // RFC 9619: a query holds exactly one question.
   if (qdcount !== 1) return error(RCODE.FORMERR, 'qdcount');
   if (questionEnd < 0) return error(RCODE.FORMERR, questionEnd === -2 ? 'pointer-in-question' : 'truncated');
-  if (msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return error(RCODE.FORMERR, 'records-in-query', questionEnd);
+  if (read16(msg, 6) !== 0 || read16(msg, 8) !== 0) return error(RCODE.FORMERR, 'records-in-query', questionEnd);
 
   let edns: Edns | null;
   try {
-    edns = readAdditional(msg, questionEnd, msg.readUInt16BE(10));
+    edns = readAdditional(msg, questionEnd, read16(msg, 10));
   } catch (e) {
     if (e instanceof WireError) return error(RCODE.FORMERR, e.fault, questionEnd);
     throw e;
@@ -103,8 +104,8 @@ export function parseQuery(msg: Buffer): QueryVerdict {
   if (edns && edns.version > 0) return error(RCODE.BADVERS, 'edns-version', questionEnd, edns);
 
   const qnameEnd = questionEnd - 4;
-  const qtype = msg.readUInt16BE(qnameEnd);
-  const qclass = msg.readUInt16BE(qnameEnd + 2);
+  const qtype = read16(msg, qnameEnd);
+  const qclass = read16(msg, qnameEnd + 2);
   if (qtype === 0 || qtype === TYPE.OPT || qtype === TYPE.TSIG) return error(RCODE.FORMERR, 'meta-qtype', questionEnd, edns);
   // Zone transfers and TKEY are not for a stub forwarder to relay (RFC 5936 section 4.2 allows REFUSED).
   if (qtype === TYPE.AXFR || qtype === TYPE.IXFR || qtype === TYPE.TKEY) return error(RCODE.REFUSED, 'refused-type', questionEnd, edns);
@@ -117,22 +118,23 @@ export function parseQuery(msg: Buffer): QueryVerdict {
   const dnssecOk = edns !== null && edns.do;
   const key = questionKey(msg, HEADER_LEN, qnameEnd, qtype, qclass, (dnssecOk ? 1 : 0) | (cd ? 2 : 0));
   const nameKey = key.slice(0, key.length - 3);
-  return {
-    kind: 'ok',
-    query: {
-      msg,
-      rd: (f2 & F2_RD) !== 0,
-      cd,
-      ad: (f3 & F3_AD) !== 0,
-      qnameEnd,
-      questionEnd,
-      qtype,
-      qclass,
-      nameKey,
-      key,
-      edns,
-    },
-  };
+  return { kind: 'ok', query: makeQuery(msg, (f2 & F2_RD) !== 0, cd, (f3 & F3_AD) !== 0, qnameEnd, questionEnd, qtype, qclass, nameKey, key, edns) };
+}
+
+/**
+ * The same query over `msg`, a copy of its bytes (a miss keeps one: the listener's are reused).
+ * Made where parseQuery makes its queries, not by a spread: every Query then has one shape, and
+ * the reads of its fields stay monomorphic (a spread's copy was a second shape: issue 13).
+ */
+export function withBytes(q: Query, msg: Buffer): Query {
+  return makeQuery(msg, q.rd, q.cd, q.ad, q.qnameEnd, q.questionEnd, q.qtype, q.qclass, q.nameKey, q.key, q.edns);
+}
+
+function makeQuery(
+  msg: Buffer, rd: boolean, cd: boolean, ad: boolean, qnameEnd: number, questionEnd: number,
+  qtype: number, qclass: number, nameKey: string, key: string, edns: Edns | null,
+): Query {
+  return { msg, rd, cd, ad, qnameEnd, questionEnd, qtype, qclass, nameKey, key, edns };
 }
 
 /**
@@ -180,7 +182,7 @@ function checkOptions(msg: Buffer, start: number, end: number): void {
   let pos = start;
   while (pos < end) {
     if (pos + 4 > end) throw new WireError('edns-options');
-    pos += 4 + msg.readUInt16BE(pos + 2);
+    pos += 4 + read16(msg, pos + 2);
   }
   if (pos !== end) throw new WireError('edns-options');
 }

@@ -3,6 +3,7 @@
 // the reply walk, which differ only in what they accept where.
 
 import { WireError, type NameScratch } from './name.js';
+import { read16, read32 } from './bytes.js';
 
 export interface RecordHeader {
   /** Where the owner name starts in the message (possibly compressed). */
@@ -21,14 +22,14 @@ export interface RecordHeader {
 export function readRecord(msg: Buffer, pos: number, names: NameScratch): RecordHeader {
   const at = names.read(msg, pos);
   if (at + 10 > msg.length) throw new WireError('truncated');
-  const rdlen = msg.readUInt16BE(at + 8);
+  const rdlen = read16(msg, at + 8);
   const rdataOff = at + 10;
   if (rdataOff + rdlen > msg.length) throw new WireError('rdlength');
   return {
     ownerOff: pos,
-    type: msg.readUInt16BE(at),
-    klass: msg.readUInt16BE(at + 2),
-    ttl: msg.readUInt32BE(at + 4),
+    type: read16(msg, at),
+    klass: read16(msg, at + 2),
+    ttl: read32(msg, at + 4),
     rdataOff,
     rdlen,
     next: rdataOff + rdlen,

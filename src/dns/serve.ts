@@ -9,6 +9,7 @@ import { PACKED_HEADER_LEN, type Answer, type PackedAnswer } from './answer.js';
 import type { Query } from './query.js';
 import { EDE_STALE, OPT_LEN, writeOpt } from './synth.js';
 import { copyBytes } from './copy.js';
+import { read16, write16, write32 } from './bytes.js';
 
 /** TTL of stale answers (RFC 8767 section 4 recommends 30 seconds). */
 export const STALE_TTL_SEC = 30;
@@ -32,7 +33,7 @@ export function serveAnswer(a: Answer, q: Query, remainingSec: number, limit: nu
   const recordsLen = a.wire.length - a.questionEnd;
   const out = copyAndPatch(a.wire, 2, 6, a.questionEnd, recordsLen, a.rcode, q, ourUdpSize, stale);
   const ttl = stale ? STALE_TTL_SEC : remainingSec;
-  for (const off of a.ttlOffsets) out.writeUInt32BE(ttl, off);
+  for (const off of a.ttlOffsets) write32(out, off, ttl);
   return out.length > limit ? truncate(out, q, out.length - q.questionEnd - recordsLen) : out;
 }
 
@@ -45,7 +46,7 @@ export function servePacked(p: PackedAnswer, q: Query, remainingSec: number, lim
   const out = copyAndPatch(p.bytes, p.start, p.start + 2, p.start + PACKED_HEADER_LEN, recordsLen, p.rcode, q, ourUdpSize, stale);
   const ttl = stale ? STALE_TTL_SEC : remainingSec;
   const b = p.bytes;
-  for (let i = 0, at = p.start + p.storedLen; i < p.ttlCount; i++, at += 2) out.writeUInt32BE(ttl, (b[at]! << 8) | b[at + 1]!);
+  for (let i = 0, at = p.start + p.storedLen; i < p.ttlCount; i++, at += 2) write32(out, (b[at]! << 8) | b[at + 1]!, ttl);
   return out.length > limit ? truncate(out, q, out.length - q.questionEnd - recordsLen) : out;
 }
 
@@ -81,7 +82,7 @@ function copyAndPatch(
   copyBytes(src, recordsAt, recordsAt + recordsLen, out, q.questionEnd);
   if (withOpt) {
     writeOpt(out, bodyLen, ourUdpSize, rcode, q.edns.do, options);
-    out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
+    write16(out, 10, read16(out, 10) + 1);
   }
   return out;
 }
@@ -95,9 +96,9 @@ function truncate(full: Buffer, q: Query, optLen: number): Buffer {
   const out = Buffer.alloc(q.questionEnd + optLen);
   full.copy(out, 0, 0, q.questionEnd);
   out[2] = out[2]! | F2_TC;
-  out.writeUInt16BE(0, 6);
-  out.writeUInt16BE(0, 8);
-  out.writeUInt16BE(optLen > 0 ? 1 : 0, 10);
+  write16(out, 6, 0);
+  write16(out, 8, 0);
+  write16(out, 10, optLen > 0 ? 1 : 0);
   if (optLen > 0) full.copy(out, q.questionEnd, full.length - optLen);
   return out;
 }

@@ -7,6 +7,7 @@ import { EDNS_DO, EDNS_OPTION_PADDING, F2_OPCODE_MASK, F2_QR, F2_RD, F3_AD, F3_C
 import { randomBytes } from '../random.js';
 import type { Edns, Query } from './query.js';
 import { copyBytes } from './copy.js';
+import { write16, write32 } from './bytes.js';
 
 export const OPT_LEN = 11;
 
@@ -19,12 +20,12 @@ export const EDE_STALE = Buffer.from([0x00, 0x0f, 0x00, 0x02, 0x00, 0x03]);
  */
 export function writeOpt(out: Buffer, off: number, udpSize: number, rcode: number, dnssecOk: boolean, options?: Buffer): number {
   out[off] = 0; // root owner
-  out.writeUInt16BE(TYPE.OPT, off + 1);
-  out.writeUInt16BE(udpSize, off + 3);
+  write16(out, off + 1, TYPE.OPT);
+  write16(out, off + 3, udpSize);
   out[off + 5] = (rcode >> 4) & 0xff; // extended RCODE, upper 8 bits
   out[off + 6] = 0; // version 0
-  out.writeUInt16BE(dnssecOk ? EDNS_DO : 0, off + 7);
-  out.writeUInt16BE(options ? options.length : 0, off + 9);
+  write16(out, off + 7, dnssecOk ? EDNS_DO : 0);
+  write16(out, off + 9, options ? options.length : 0);
   if (options) options.copy(out, off + OPT_LEN);
   return off + OPT_LEN + (options ? options.length : 0);
 }
@@ -41,9 +42,9 @@ export function errorReply(msg: Buffer, rcode: number, questionEnd: number, edns
   out[1] = msg[1]!;
   out[2] = F2_QR | (msg[2]! & (F2_OPCODE_MASK | F2_RD));
   out[3] = F3_RA | (msg[3]! & F3_CD) | (rcode & F3_RCODE_MASK);
-  out.writeUInt16BE(qLen > 0 ? 1 : 0, 4);
-  out.writeUInt16BE(edns ? 1 : 0, 10);
-  if (qLen > 0) msg.copy(out, HEADER_LEN, HEADER_LEN, questionEnd);
+  write16(out, 4, qLen > 0 ? 1 : 0);
+  write16(out, 10, edns ? 1 : 0);
+  if (qLen > 0) copyBytes(msg, HEADER_LEN, questionEnd, out, HEADER_LEN);
   if (edns) writeOpt(out, HEADER_LEN + qLen, ourUdpSize, rcode, edns.do);
   return out;
 }
@@ -83,17 +84,17 @@ export function upstreamQuery(q: Query, id: number, udpSize: number, padBlock = 
   // Every byte is written below (header, question, OPT, padding): from Node's pool, unzeroed,
   // rather than a zeroed ArrayBuffer of its own for each query.
   const out = Buffer.allocUnsafe(base + 4 + pad);
-  out.writeUInt16BE(id, 0);
+  write16(out, 0, id);
   out[2] = F2_RD;
   out[3] = F3_AD | (q.cd ? F3_CD : 0);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
-  out.writeUInt16BE(1, 10);
+  write16(out, 4, 1);
+  write32(out, 6, 0); // ANCOUNT, NSCOUNT
+  write16(out, 10, 1);
   copyBytes(q.msg, HEADER_LEN, q.questionEnd, out, HEADER_LEN);
   const padding = pad >= 0 ? Buffer.alloc(4 + pad) : undefined;
   if (padding) {
-    padding.writeUInt16BE(EDNS_OPTION_PADDING, 0);
-    padding.writeUInt16BE(pad, 2);
+    write16(padding, 0, EDNS_OPTION_PADDING);
+    write16(padding, 2, pad);
   }
   writeOpt(out, HEADER_LEN + qLen, udpSize, 0, q.edns !== null && q.edns.do, padding);
   return out;

@@ -7,6 +7,7 @@ import { TYPE } from './constants.js';
 import { NameScratch, WireError, nameEnd } from './name.js';
 import type { ResourceRecord } from './message.js';
 import { copyBytes } from './copy.js';
+import { write16, write32 } from './bytes.js';
 
 /**
  * Types whose RDATA holds domain names, as a layout: a number is that many fixed octets, 'n'
@@ -84,8 +85,9 @@ export class WireWriter {
   private readonly scratch = new NameScratch();
   /** Per wire length (2 to 255): the last target of that length, -1 for none. */
   private readonly lastOfLen = new Int32Array(256).fill(-1);
-  /** Per target: its offset here, and the previous target of the same length (-1 for none). */
+  /** Per target: its offset here, its wire length, and the previous target of the same length (-1 for none). */
   private readonly targetAt = new Int32Array(MAX_TARGETS);
+  private readonly targetLen = new Uint8Array(MAX_TARGETS);
   private readonly prevOfLen = new Int32Array(MAX_TARGETS);
   private targets = 0;
 
@@ -97,7 +99,8 @@ export class WireWriter {
   /** Starts a new message. */
   reset(): void {
     this.len = 0;
-    this.lastOfLen.fill(-1);
+    // Only the lengths used: an answer has a few targets, and filling all 256 was a builtin call.
+    for (let t = 0; t < this.targets; t++) this.lastOfLen[this.targetLen[t]!] = -1;
     this.targets = 0;
   }
 
@@ -125,18 +128,18 @@ export class WireWriter {
 
   u16(v: number): void {
     this.reserve(2);
-    this.buf.writeUInt16BE(v, this.len);
+    write16(this.buf, this.len, v);
     this.len += 2;
   }
 
   u32(v: number): void {
     this.reserve(4);
-    this.buf.writeUInt32BE(v >>> 0, this.len);
+    write32(this.buf, this.len, v >>> 0);
     this.len += 4;
   }
 
   patchU16(off: number, v: number): void {
-    this.buf.writeUInt16BE(v, off);
+    write16(this.buf, off, v);
   }
 
   /**
@@ -175,6 +178,7 @@ export class WireWriter {
   private addTarget(at: number, len: number): void {
     const t = this.targets++;
     this.targetAt[t] = at;
+    this.targetLen[t] = len;
     this.prevOfLen[t] = this.lastOfLen[len]!;
     this.lastOfLen[len] = t;
   }

@@ -13,6 +13,7 @@ import type { Clock } from '../clock.js';
 import { Deadlines, type Deadline } from './deadlines.js';
 import type { Stats } from '../stats.js';
 import type { UpstreamServer } from './server.js';
+import { read16 } from '../dns/bytes.js';
 
 /**
  * Where an exchange's outcome goes: exactly one call, and never before the call that started
@@ -98,7 +99,7 @@ class Exchange implements Deadline, ExchangeSink {
   datagram(msg: Buffer, fromPeer: boolean): void {
     if (this.settled) return;
     const { query, questionEnd, exactCase } = this;
-    const id = query.readUInt16BE(0);
+    const id = read16(query, 0);
     if (!fromPeer) this.stats.spoofedReplies++;
     else if (!replyMatches(msg, id, query, HEADER_LEN, questionEnd, exactCase)) {
       this.stats.mismatchedReplies++;

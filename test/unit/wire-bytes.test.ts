@@ -1,12 +1,39 @@
 // The allocation-free helpers of the miss path (issue 13): copyBytes (dns/copy.ts) must copy
-// exactly what Buffer#copy copies, on both sides of its byte-loop limit, and NameScratch
+// exactly what Buffer#copy copies, on both sides of its byte-loop limit; read16/read32/write16/
+// write32 (dns/bytes.ts) must read and write what Buffer's methods do, and refuse (RangeError)
+// what they refuse: an offset outside the bytes, a value that does not fit; NameScratch
 // (dns/name.ts) must give back every name exactly, and key it as lowerKey does (checked here
 // against a plain ASCII lowercasing of our own).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { copyBytes } from '../../src/dns/copy.js';
+import { read16, read32, write16, write32 } from '../../src/dns/bytes.js';
 import { WireWriter } from '../../src/dns/writer.js';
 import { NameScratch, WireError, lowerKey, nameEnd, questionKey, readNameKey } from '../../src/dns/name.js';
+
+describe('read16, read32, write16, write32', () => {
+  it('read what Buffer#readUInt16BE/readUInt32BE read, and throw where they throw', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 12 }), fc.integer({ min: -3, max: 14 }), (bytes, at) => {
+      const b = Buffer.from(bytes);
+      const outcome = (f: () => number) => { try { return f(); } catch (e) { return e instanceof RangeError ? 'RangeError' : 'other'; } };
+      expect(outcome(() => read16(b, at))).toEqual(outcome(() => b.readUInt16BE(at)));
+      expect(outcome(() => read32(b, at))).toEqual(outcome(() => b.readUInt32BE(at)));
+    }));
+  });
+
+  it('write what Buffer#writeUInt16BE/writeUInt32BE write, return the same offset, and throw where they throw', () => {
+    const value = fc.oneof(fc.integer({ min: -2, max: 0x10001 }), fc.integer({ min: 0xfffffff0, max: 0x100000002 }), fc.constant(1.5));
+    fc.assert(fc.property(fc.integer({ min: 0, max: 10 }), fc.integer({ min: -3, max: 12 }), value, (len, at, v) => {
+      for (const [ours, theirs] of [[write16, 'writeUInt16BE'], [write32, 'writeUInt32BE']] as const) {
+        const a = Buffer.alloc(len, 0xaa);
+        const b = Buffer.alloc(len, 0xaa);
+        const outcome = (f: () => number) => { try { return f(); } catch (e) { return e instanceof RangeError ? 'RangeError' : 'other'; } };
+        expect(outcome(() => ours(a, at, v))).toEqual(outcome(() => b[theirs](v, at)));
+        expect(a).toEqual(b);
+      }
+    }));
+  });
+});
 
 describe('copyBytes', () => {
   it('copies src[start, end) to dst at `at` like Buffer#copy, short runs and long ones', () => {
