@@ -31,6 +31,32 @@ export function createLogger(
   return log;
 }
 
+/** Whether a logger writes debug lines, as a field: levelGate(). */
+export interface LevelGate {
+  readonly debug: boolean;
+}
+
+const gates = new WeakMap<Logger, { debug: boolean }>();
+
+/**
+ * Whether `log` writes debug lines, kept true by its 'level-change' event (a reload, or
+ * `vrf-resolver log-level`). For the query log line, asked once per query: a field read,
+ * where isLevelEnabled('debug') is lookups on pino's object, which is in dictionary mode
+ * (issue 13). One gate and one listener per logger, however many pipelines ask for it.
+ */
+export function levelGate(log: Logger): LevelGate {
+  let gate = gates.get(log);
+  if (gate === undefined) {
+    const g = { debug: log.isLevelEnabled('debug') };
+    log.on('level-change', () => {
+      g.debug = log.isLevelEnabled('debug');
+    });
+    gates.set(log, g);
+    gate = g;
+  }
+  return gate;
+}
+
 /** The stdout destinations createLogger made, for closeLogger. */
 const stdoutSinks = new WeakMap<Logger, ReturnType<typeof pino.destination>>();
 

@@ -21,6 +21,7 @@ import type { Answer, PackedAnswer } from './dns/answer.js';
 import type { Clock } from './clock.js';
 import { countQtype, countRcode, type Stats } from './stats.js';
 import { Flight, FlightTable, Waiter, type FlightOwner, type WaitOutcome } from './inflight.js';
+import { levelGate, type LevelGate } from './log.js';
 
 export interface QueryContext {
   readonly transport: Transport;
@@ -90,12 +91,15 @@ export class Resolver implements FlightOwner {
   private readonly inflight: FlightTable;
   /** Prefetches in flight (they are in `inflight` too). */
   private prefetching = 0;
+  /** Whether the query log line is written (debug). */
+  private readonly debugGate: LevelGate;
 
   constructor(
     private readonly opts: ResolverOptions,
     private readonly deps: ResolverDeps,
   ) {
     this.inflight = new FlightTable(opts.maxInflight);
+    this.debugGate = levelGate(deps.log);
   }
 
   get inflightCount(): number {
@@ -338,8 +342,8 @@ export class Resolver implements FlightOwner {
     upstream: string | null,
     code?: string,
   ): void {
+    if (!this.debugGate.debug) return;
     const log = this.deps.log;
-    if (!log.isLevelEnabled('debug')) return;
     log.debug(
       {
         client: ctx.client,
