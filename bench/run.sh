@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Loopback benchmark of vrf-resolver against dnsmasq and unbound (all three as caching forwarders).
 #
-#   sudo bench/run.sh            # ~5 minutes; prints a Markdown table, writes bench/results/
+#   sudo bench/run.sh            # ~15 minutes; prints a Markdown table, writes bench/results/
 #
 # 1. Cache hits:   HIT_NAMES names, repeated; each resolver forwards to one upstream and is warmed first.
 #    Then the same at a fixed HIT_FIXED_QPS, for latency (p99) at a load every server sustains.
@@ -54,6 +54,7 @@
 #   MISS_REPEAT [3]      rounds of test 2, the resolvers in turns; the table shows each one's median
 #   HIT_NAMES [1000]     names for test 1            FILL_NAMES [100000] names for test 3
 #   HIT_FIXED_QPS [20000] dnsperf -Q of test 1's latency run
+#   HIT_REPEAT [3]       rounds of test 1, the resolvers in turns; the tables show each one's median
 #   DNSMASQ_CACHE [HIT_NAMES]  dnsmasq --cache-size   DNSMASQ_FWD_MAX [1024] dnsmasq --dns-forward-max
 #   PROFILE [auto]       1: always, 0: never, auto: when vrf-resolver is slower than dnsmasq on hits,
 #                        run one more hit run under `node --cpu-prof` and print the top self-time
@@ -80,6 +81,7 @@ FILL_NAMES=${FILL_NAMES:-100000}
 HIT_NAMES=${HIT_NAMES:-1000}
 MISS_QPS=${MISS_QPS:-5000}
 MISS_REPEAT=${MISS_REPEAT:-3}
+HIT_REPEAT=${HIT_REPEAT:-3}
 HIT_FIXED_QPS=${HIT_FIXED_QPS:-20000}
 WARM_NAMES=${WARM_NAMES:-20000}
 DNSMASQ_CACHE=${DNSMASQ_CACHE:-$HIT_NAMES}
@@ -303,25 +305,55 @@ fmt_row() { # name "qps avg p50 p99 lost done srvcpu hostsrv hostgen uq kq noerr
 HDR='| resolver | qps | avg ms | p50 ms | p99 ms | lost | server CPU | CPU µs/query (usr+sys) | sleeps/query | core busy srv / gen | RSS MiB |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
 
+# Runs taken in turns (tests 1 and 2): each resolver's runs are lines "key|dnsperf_run result|RSS",
+# key the figure the median is taken by. median_run prints the median line; run_keys the keys
+# in run order, comma-separated; round_ratios the vrf-resolver / dnsmasq ratio of each round.
+median_run() { printf '%s' "$1" | sort -t'|' -k1,1g | awk '{l[NR] = $0} END {print l[int((NR + 1) / 2)]}'; }
+run_keys() { printf '%s' "$1" | cut -d'|' -f1 | paste -sd' ' | sed 's/ /, /g'; }
+round_ratios() { # runs of vrf-resolver, runs of dnsmasq
+  paste -d' ' <(printf '%s' "$1" | cut -d'|' -f1) <(printf '%s' "$2" | cut -d'|' -f1) | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $2}'
+}
+cpu_key() { read -r _ _ _ _ _ _ _ _ _ uq kq _ <<<"$1"; awk -v u="$uq" -v k="$kq" 'BEGIN {printf "%.1f", u + k}'; }
+
+# Hit runs are as short as miss passes and as exposed to the host's bursts (a p99 is the
+# slowest 1 % of one run), so the resolvers take turns HIT_REPEAT times too, each from a fresh
+# start; the tables show each one's median run: by CPU per query at full load, by p99 at the
+# fixed rate.
 if [[ ,$TESTS, == *,hit,* ]]; then
-  log "test 1: cache hits ($HIT_NAMES names, ${DURATION}s each)"
+  log "test 1: cache hits ($HIT_NAMES names, ${DURATION}s each), $HIT_REPEAT round(s)"
   HIT_TABLE=$HDR$'\n' HITFIX_TABLE=$HDR$'\n'
   HIT_TABLE+=$(fmt_row "upstream $UPSTREAM (direct, no cache)" "$(dnsperf_run hit-upstream $UP_ADDR "$UP_PORT" "$HITQ" "$UP_PID")" "-")$'\n'
-  for r in "${RESOLVERS[@]}"; do
-    start_resolver "$r"
-    r0=$(rss_kib "$RES_PID")
-    warm "${PORT[$r]}"
-    r1=$(rss_kib "$RES_PID")
-    res=$(dnsperf_run "hit-$r" $LISTEN "${PORT[$r]}" "$HITQ" "$RES_PID")
-    r2=$(rss_kib "$RES_PID")
-    HIT[$r]=$res
-    log "  $r: $res"
-    HIT_TABLE+=$(fmt_row "$r" "$res" "$(mib "$r0") → $(mib "$r1") → $(mib "$r2")")$'\n'
-    res=$(QPS=$HIT_FIXED_QPS dnsperf_run "hitfixed-$r" $LISTEN "${PORT[$r]}" "$HITQ" "$RES_PID")
-    log "  $r at $HIT_FIXED_QPS q/s: $res"
-    HITFIX_TABLE+=$(fmt_row "$r" "$res" "$(mib "$(rss_kib "$RES_PID")")")$'\n'
-    stop_resolver "$RES_PID" "$r" "${PORT[$r]}"
+  declare -A HIT_RUNS=() HITFIX_RUNS=()
+  for round in $(seq "$HIT_REPEAT"); do
+    log "  round $round of $HIT_REPEAT"
+    for r in "${RESOLVERS[@]}"; do
+      start_resolver "$r"
+      r0=$(rss_kib "$RES_PID")
+      warm "${PORT[$r]}"
+      r1=$(rss_kib "$RES_PID")
+      res=$(dnsperf_run "hit-$r" $LISTEN "${PORT[$r]}" "$HITQ" "$RES_PID")
+      r2=$(rss_kib "$RES_PID")
+      log "  $r: $res"
+      HIT_RUNS[$r]+="$(cpu_key "$res")|$res|$(mib "$r0") → $(mib "$r1") → $(mib "$r2")"$'\n'
+      res=$(QPS=$HIT_FIXED_QPS dnsperf_run "hitfixed-$r" $LISTEN "${PORT[$r]}" "$HITQ" "$RES_PID")
+      log "  $r at $HIT_FIXED_QPS q/s: $res"
+      read -r _ _ _ p99 _ <<<"$res"
+      HITFIX_RUNS[$r]+="$p99|$res|$(mib "$(rss_kib "$RES_PID")")"$'\n'
+      stop_resolver "$RES_PID" "$r" "${PORT[$r]}"
+    done
   done
+  HIT_ROUNDS=""
+  for r in "${RESOLVERS[@]}"; do
+    best=$(median_run "${HIT_RUNS[$r]}")
+    HIT[$r]=$(cut -d'|' -f2 <<<"$best")
+    HIT_TABLE+=$(fmt_row "$r" "${HIT[$r]}" "$(cut -d'|' -f3 <<<"$best")")$'\n'
+    best=$(median_run "${HITFIX_RUNS[$r]}")
+    HITFIX_TABLE+=$(fmt_row "$r" "$(cut -d'|' -f2 <<<"$best")" "$(cut -d'|' -f3 <<<"$best")")$'\n'
+    HIT_ROUNDS+="- $r, CPU µs/query in each round: $(run_keys "${HIT_RUNS[$r]}"); p99 ms at $HIT_FIXED_QPS q/s: $(run_keys "${HITFIX_RUNS[$r]}")"$'\n'
+  done
+  if [[ -n ${HIT_RUNS[vrf-resolver]:-} && -n ${HIT_RUNS[dnsmasq]:-} ]]; then
+    HIT_ROUNDS+="- vrf-resolver / dnsmasq in each round: CPU $(round_ratios "${HIT_RUNS[vrf-resolver]}" "${HIT_RUNS[dnsmasq]}"); p99 $(round_ratios "${HITFIX_RUNS[vrf-resolver]}" "${HITFIX_RUNS[dnsmasq]}")"$'\n'
+  fi
   snapshot_host after-hit
 fi
 
@@ -356,20 +388,19 @@ if [[ ,$TESTS, == *,miss,* ]]; then
       res=$(miss_run "miss-$r" $LISTEN "${PORT[$r]}" "$MISSQ" "$RES_PID")
       r2=$(rss_kib "$RES_PID")
       log "  $r: $res"
-      read -r _ _ _ _ _ _ _ _ _ uq kq _ <<<"$res"
-      MISS_RUNS[$r]+="$(awk -v u="$uq" -v k="$kq" 'BEGIN {printf "%.1f", u + k}')|$res|$(mib "$r0") → $(mib "$r2")"$'\n'
+      MISS_RUNS[$r]+="$(cpu_key "$res")|$res|$(mib "$r0") → $(mib "$r2")"$'\n'
       stop_resolver "$RES_PID" "$r" "${PORT[$r]}"
     done
   done
   MISS_ROUNDS=""
   for r in "${RESOLVERS[@]}"; do
-    best=$(printf '%s' "${MISS_RUNS[$r]}" | awk -F'|' '{print $1 "|" $2 "|" $3}' | sort -t'|' -k1,1g | awk -F'|' '{l[NR] = $0} END {print l[int((NR + 1) / 2)]}')
+    best=$(median_run "${MISS_RUNS[$r]}")
     MISS[$r]=$(cut -d'|' -f2 <<<"$best")
     MISS_TABLE+=$(fmt_row "$r" "${MISS[$r]}" "$(cut -d'|' -f3 <<<"$best")")$'\n'
-    MISS_ROUNDS+="- $r, CPU µs/query in each round: $(printf '%s' "${MISS_RUNS[$r]}" | cut -d'|' -f1 | paste -sd' ' | sed 's/ /, /g')"$'\n'
+    MISS_ROUNDS+="- $r, CPU µs/query in each round: $(run_keys "${MISS_RUNS[$r]}")"$'\n'
   done
   if [[ -n ${MISS_RUNS[vrf-resolver]:-} && -n ${MISS_RUNS[dnsmasq]:-} ]]; then
-    MISS_ROUNDS+="- vrf-resolver / dnsmasq in each round: $(paste -d' ' <(printf '%s' "${MISS_RUNS[vrf-resolver]}" | cut -d'|' -f1) <(printf '%s' "${MISS_RUNS[dnsmasq]}" | cut -d'|' -f1) | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $2}')"$'\n'
+    MISS_ROUNDS+="- vrf-resolver / dnsmasq in each round: $(round_ratios "${MISS_RUNS[vrf-resolver]}" "${MISS_RUNS[dnsmasq]}")"$'\n'
   fi
   snapshot_host after-miss
 fi
@@ -429,7 +460,9 @@ snapshot_host end
     echo "## 1. Cache hits ($HIT_NAMES names repeated, warmed; RSS: start → warmed → after run)"; echo
     echo "$HIT_TABLE"; echo
     echo "### 1b. The same at a fixed $HIT_FIXED_QPS q/s (latency; RSS after the run)"; echo
-    echo "$HITFIX_TABLE"; echo
+    echo "$HITFIX_TABLE"
+    (( HIT_REPEAT > 1 )) && { echo "Each resolver's median of $HIT_REPEAT runs, taken in turns (by CPU per query at full load, by p99 at $HIT_FIXED_QPS q/s); every run:"; echo; echo "$HIT_ROUNDS"; }
+    echo
   fi
   if [[ -n ${MISS_TABLE:-} ]]; then
     echo "## 2. Cache misses, $MISS_DESC; cold cache, after $WARM_NAMES others as warm-up; upstream $UPSTREAM (RSS: after warm-up → after run)"; echo
