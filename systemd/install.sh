@@ -111,6 +111,10 @@ do_uninstall() {
   rm -rf "$DESTDIR$UNITDIR"/vrf-resolver@*.d
   rm -f "$DESTDIR$BINLINK"
   rm -rf "$DESTDIR$LIBDIR" "$DESTDIR$LIBDIR.new"
+  # The runtime directory (control sockets), which RuntimeDirectoryPreserve= keeps across
+  # restarts and so also after the last stop; DynamicUser= makes it a link to /run/private
+  # (systemd/deb/postrm removes the same two).
+  rm -rf "$DESTDIR/run/vrf-resolver" "$DESTDIR/run/private/vrf-resolver"
   if [ "$purge" = --purge ]; then rm -rf "$DESTDIR$CONFDIR"; else say "kept the configuration in $CONFDIR (--purge removes it)"; fi
   have_systemd && systemctl daemon-reload
   say "uninstalled; loopback addresses added to VRF devices stay (ip addr del 127.0.0.1/8 dev NAME)"

@@ -1,7 +1,7 @@
 // systemd/install.sh into a scratch root (DESTDIR: no systemctl, nothing on the host): the copy
 // runs, the units and the socket drop-in land where systemd looks, uninstall removes all of it
-// but the configuration, and --purge that too.
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+// (the runtime directory a stopped instance leaves too) but the configuration, and --purge that too.
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,13 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const script = join(REPO_ROOT, 'systemd', 'install.sh');
 const sh = (...args: string[]) => run('/bin/sh', [script, ...args], { env: { DESTDIR: root }, timeoutMs: 120_000 });
 const at = (p: string) => join(root, p);
+const isLink = (p: string) => {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
 
 describe('install.sh with DESTDIR', () => {
   it('install: the program, a relative bin link, the four units, the config directory', async () => {
@@ -43,10 +50,15 @@ describe('install.sh with DESTDIR', () => {
 
   it('uninstall removes everything but the configuration; --purge removes that too', async () => {
     writeFileSync(at('etc/vrf-resolver/mgmt.conf'), '[Resolve]\nDNS=192.0.2.1\n');
+    // What a stopped instance leaves (RuntimeDirectoryPreserve=yes): its control socket's directory.
+    mkdirSync(at('run/private/vrf-resolver'), { recursive: true });
+    writeFileSync(at('run/private/vrf-resolver/mgmt.sock'), '');
+    symlinkSync('private/vrf-resolver', at('run/vrf-resolver'));
     expect((await sh('uninstall')).code).toBe(0);
     for (const p of ['usr/local/bin/vrf-resolver', 'usr/local/lib/vrf-resolver', 'etc/systemd/system/vrf-resolver@.service',
-      'etc/systemd/system/vrf-resolver@default.socket', 'etc/systemd/system/vrf-resolver@mgmt.socket.d']) {
-      expect(existsSync(at(p)), p).toBe(false);
+      'etc/systemd/system/vrf-resolver@default.socket', 'etc/systemd/system/vrf-resolver@mgmt.socket.d',
+      'run/vrf-resolver', 'run/private/vrf-resolver']) {
+      expect(existsSync(at(p)) || isLink(at(p)), p).toBe(false); // a dangling link counts too
     }
     expect(existsSync(at('etc/vrf-resolver/mgmt.conf'))).toBe(true);
     expect((await sh('uninstall', '--purge')).code).toBe(0);
