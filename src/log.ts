@@ -39,7 +39,7 @@ export interface LevelGate {
 const gates = new WeakMap<Logger, { debug: boolean }>();
 
 /**
- * Whether `log` writes debug lines, kept true by its 'level-change' event (a reload, or
+ * Whether `log` writes debug lines, kept up to date by its 'level-change' event (a reload, or
  * `vrf-resolver log-level`). For the query log line, asked once per query: a field read,
  * where isLevelEnabled('debug') is lookups on pino's object, which is in dictionary mode
  * (issue 13). One gate and one listener per logger, however many pipelines ask for it.

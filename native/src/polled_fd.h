@@ -5,8 +5,9 @@
 // stay open until then (libuv still watches it), so both are released in the close callback.
 // The C++ object is deleted once the poll handle is closed *and* no JS object points at it any
 // more (the handle's finalizer ran, and those of its PollMethod functions), whichever comes
-// last, so neither a late method call nor a late libuv callback touches freed memory. At environment teardown (process exit, a Worker
-// ending) an async cleanup hook closes the socket and Node waits for the close callback.
+// last, so neither a late method call nor a late libuv callback touches freed memory. At
+// environment teardown (process exit, a Worker ending) an async cleanup hook closes the socket
+// and Node waits for the close callback.
 #pragma once
 
 #include <memory>

@@ -88,14 +88,9 @@ export function buildPipeline(config: Config, deps: PipelineDeps, carried: Carri
   };
   for (const s of byLabel.values()) exchangesFor(s.endpoint.device); // fail at build time, not at the first query
   // Parameters spelled out, not `...rest`: the UDP exchange is called once per miss, and a rest
-  // parameter is an array made at each call. Servers of the instance's own device (nearly all)
-  // skip the table: the lookup was most of this function's time in a miss profile.
-  let ownUdp: UdpExchange | null = null;
-  const udp: UdpExchange = (s, query, questionEnd, timeoutMs, sink, exactCase) => {
-    const device = s.endpoint.device;
-    const ex = device === undefined ? (ownUdp ??= exchangesFor(undefined).udp) : exchangesFor(device).udp;
-    ex(s, query, questionEnd, timeoutMs, sink, exactCase);
-  };
+  // parameter is an array made at each call.
+  const udp: UdpExchange = (s, query, questionEnd, timeoutMs, sink, exactCase) =>
+    exchangesFor(s.endpoint.device).udp(s, query, questionEnd, timeoutMs, sink, exactCase);
   const tcp: TcpExchange = (s, ...rest) => exchangesFor(s.endpoint.device).tcp(s, ...rest);
   const tls: TcpExchange = (s, ...rest) => exchangesFor(s.endpoint.device).tls!(s, ...rest);
 
